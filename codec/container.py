@@ -385,8 +385,8 @@ def _parse_body(body: memoryview):
                                      f"{MAX_SECTION_BYTES}")
         total += size
         if total > MAX_TOTAL_BYTES:
-            raise LimitExceededError(f"file claims more than {MAX_TOTAL_BYTES} bytes in total, "
-                                     "the limit")
+            raise LimitExceededError(f"file claims at least {total} bytes, the limit is "
+                                     f"{MAX_TOTAL_BYTES}")
         sections.append((name, size, crc))
     if cur.pos != len(body):
         raise CorruptDataError(f"corrupt header: {len(body) - cur.pos} unexpected bytes at its end")
