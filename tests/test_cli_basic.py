@@ -161,3 +161,12 @@ def test_every_command_module_registers():
     assert set(sub.choices) >= {"info"}
     for name in cli_main.COMMAND_MODULES:
         assert callable(__import__(name, fromlist=["register"]).register)
+
+
+def test_demo_round_trip_is_exact(capsys):
+    pytest.importorskip("entropy", reason="the entropy package is needed by the demo")
+    from cli import demo
+
+    assert demo.main() == 0
+    out = capsys.readouterr().out
+    assert "round trip exact: yes" in out and "not\npart of this demo yet" in out
