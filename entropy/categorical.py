@@ -1,0 +1,149 @@
+"""Coding symbols under fixed frequency tables: one table, or one table per symbol.
+
+ANS is a stack: the last symbol pushed is the first popped. :func:`encode_symbols` and
+:func:`decode_symbols` hide this for whole arrays (you get your symbols back in order);
+the ``push_*`` / ``pop_*`` helpers expose it for callers that put several arrays into one
+stream: pop in the reverse order of push.
+
+Indexed coding (``table_ids``) is vectorized by grouping: symbols are stably sorted by
+table id (a canonical order the decoder can rebuild from ``table_ids`` alone), each
+non-empty group is coded as one batch with its table's model, and the decoder scatters the
+groups back. The loop runs over distinct tables, never over symbols.
+"""
+
+from __future__ import annotations
+
+import constriction
+import numpy as np
+
+from ._coder import (
+    as_index_array,
+    check_count,
+    encoder_bytes,
+    finish_decoder,
+    guard,
+    new_decoder,
+    new_encoder,
+)
+from .errors import EntropyError
+from .tables import FrequencyTables, resolve_table_ids
+
+__all__ = ["encode_symbols", "decode_symbols", "push_symbols_reverse", "pop_symbols"]
+
+_AnsCoder = constriction.stream.stack.AnsCoder
+
+
+def _group(table_ids: np.ndarray, num_tables: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stable order grouping ``table_ids`` ascending, and ``[T+1]`` group boundaries."""
+    # int16 keys let numpy use its O(N) radix sort for stable sorting.
+    keys = table_ids.astype(np.int16) if num_tables <= np.iinfo(np.int16).max else table_ids
+    order = np.argsort(keys, kind="stable")
+    bounds = np.zeros(num_tables + 1, dtype=np.int64)
+    np.cumsum(np.bincount(table_ids, minlength=num_tables), out=bounds[1:])
+    return order, bounds
+
+
+def push_symbols_reverse(
+    coder: _AnsCoder, symbols: np.ndarray, tables: FrequencyTables, table_ids: np.ndarray
+) -> None:
+    """Push validated symbols onto an ANS stack so that :func:`pop_symbols` returns them.
+
+    Args:
+        coder: constriction ``AnsCoder`` (a stack; anything pushed later pops first).
+        symbols: ``[N]`` int32 in ``[0, K)`` (already validated).
+        tables: the frequency tables.
+        table_ids: ``[N]`` int32 in ``[0, T)`` (already validated).
+    """
+    if symbols.size == 0 or tables.num_symbols == 1:
+        return  # a one-symbol alphabet costs 0 bits
+    if tables.num_tables == 1:
+        with guard("encoding failed"):
+            coder.encode_reverse(symbols, tables.model(0))
+        return
+    order, bounds = _group(table_ids, tables.num_tables)
+    grouped = symbols[order]
+    with guard("encoding failed"):
+        for t in np.flatnonzero(np.diff(bounds))[::-1]:
+            coder.encode_reverse(grouped[bounds[t] : bounds[t + 1]], tables.model(int(t)))
+
+
+def pop_symbols(
+    coder: _AnsCoder, tables: FrequencyTables, table_ids: np.ndarray, count: int
+) -> np.ndarray:
+    """Pop ``count`` symbols pushed by :func:`push_symbols_reverse` with the same ids.
+
+    Returns:
+        ``[count]`` int32 in ``[0, K)``.
+    """
+    if count == 0 or tables.num_symbols == 1:
+        return np.zeros(count, dtype=np.int32)
+    if tables.num_tables == 1:
+        with guard("corrupt data"):
+            return np.asarray(coder.decode(tables.model(0), count), dtype=np.int32)
+    order, bounds = _group(table_ids, tables.num_tables)
+    grouped = np.empty(count, dtype=np.int32)
+    with guard("corrupt data"):
+        for t in np.flatnonzero(np.diff(bounds)):
+            lo, hi = int(bounds[t]), int(bounds[t + 1])
+            grouped[lo:hi] = coder.decode(tables.model(int(t)), hi - lo)
+    out = np.empty(count, dtype=np.int32)
+    out[order] = grouped
+    return out
+
+
+def encode_symbols(
+    symbols: np.ndarray, tables: FrequencyTables, table_ids: np.ndarray | None = None
+) -> bytes:
+    """Entropy-code symbols into a new ANS stream.
+
+    Args:
+        symbols: ``[N]`` integers in ``[0, K)``.
+        tables: ``T`` frequency tables over ``K`` symbols.
+        table_ids: ``[N]`` integers in ``[0, T)``: the table of each symbol. Optional when
+            ``T == 1``.
+    Returns:
+        The stream: little-endian uint32 words (``b""`` when nothing needed coding). It does
+        not store ``N``; the caller must.
+    Raises:
+        EntropyError: symbols or ids out of range, wrong shapes or dtypes.
+    """
+    if not isinstance(tables, FrequencyTables):
+        raise EntropyError(f"tables must be FrequencyTables, got {type(tables).__name__}")
+    s = as_index_array(symbols, "symbols", tables.num_symbols)
+    tid = resolve_table_ids(tables, table_ids, s.size)
+    coder = new_encoder()
+    push_symbols_reverse(coder, s, tables, tid)
+    return encoder_bytes(coder)
+
+
+def decode_symbols(
+    data: bytes,
+    tables: FrequencyTables,
+    count: int | None = None,
+    table_ids: np.ndarray | None = None,
+) -> np.ndarray:
+    """Decode a stream written by :func:`encode_symbols`.
+
+    Args:
+        data: the stream.
+        tables: the same tables the encoder used.
+        count: number of symbols ``N``; may be omitted when ``table_ids`` is given.
+        table_ids: ``[N]`` integers in ``[0, T)``, the same as the encoder's.
+    Returns:
+        ``[N]`` int32 in ``[0, K)``.
+    Raises:
+        EntropyError: bad arguments, corrupt data, or data left over after ``N`` symbols.
+            Never any other exception, whatever ``data`` holds.
+    """
+    if not isinstance(tables, FrequencyTables):
+        raise EntropyError(f"tables must be FrequencyTables, got {type(tables).__name__}")
+    if count is None:
+        if table_ids is None:
+            raise EntropyError("decode_symbols needs count or table_ids")
+        count = np.asarray(table_ids).shape[0] if np.ndim(table_ids) == 1 else -1
+    count = check_count(count)
+    tid = resolve_table_ids(tables, table_ids, count)
+    coder = new_decoder(data)
+    out = pop_symbols(coder, tables, tid, count)
+    finish_decoder(coder)
+    return out

@@ -1,0 +1,175 @@
+"""Tests for entropy.categorical: single and indexed tables, robustness, overhead."""
+
+from __future__ import annotations
+
+import constriction
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from entropy import (
+    EntropyError,
+    FrequencyTables,
+    counts_to_freqs,
+    decode_symbols,
+    encode_symbols,
+    pop_symbols,
+    push_symbols_reverse,
+    quantize_pmf,
+)
+
+FAST = settings(max_examples=30, deadline=None)
+
+
+def sample(tables: FrequencyTables, ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Draw one symbol per id from its table (vectorized inverse-cdf sampling)."""
+    t, k = tables.freqs.shape
+    total = 1 << tables.precision
+    flat = (np.cumsum(tables.freqs, axis=1) + np.arange(t)[:, None] * total).ravel()
+    u = rng.integers(0, total, ids.size) + ids * total
+    return np.searchsorted(flat, u, side="right") - ids * k
+
+
+@st.composite
+def tables_and_symbols(draw: st.DrawFn) -> tuple[FrequencyTables, np.ndarray, np.ndarray | None]:
+    k = draw(st.sampled_from([1, 2, 3, 17, 256, 8192]))
+    t = draw(st.integers(1, 4 if k >= 8192 else 12))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    skew = draw(st.sampled_from([0.01, 0.3, 5.0]))
+    p = rng.dirichlet(np.full(k, skew), size=t) if k > 1 else np.ones((t, 1))
+    tables = FrequencyTables(quantize_pmf(p))
+    n = draw(st.integers(0, 3000))
+    ids = rng.integers(0, t, n) if t > 1 or draw(st.booleans()) else None
+    row = ids if ids is not None else np.zeros(n, dtype=np.int64)
+    if draw(st.booleans()):  # symbols from the model
+        sym = sample(tables, row, rng)
+    else:  # adversarial: uniform over the alphabet (hits frequency-1 symbols)
+        sym = rng.integers(0, k, n)
+    return tables, sym, ids
+
+
+@FAST
+@given(tables_and_symbols())
+def test_round_trip(case: tuple[FrequencyTables, np.ndarray, np.ndarray | None]) -> None:
+    tables, sym, ids = case
+    data = encode_symbols(sym, tables, ids)
+    assert len(data) % 4 == 0
+    out = decode_symbols(data, tables, sym.size, ids)
+    assert out.dtype == np.int32 and out.shape == (sym.size,)
+    np.testing.assert_array_equal(out, sym)
+
+
+def test_stack_helpers_two_parts_decoder_ends_empty() -> None:
+    """ANS is a stack: part B pushed after part A is popped first."""
+    rng = np.random.default_rng(3)
+    t = FrequencyTables(quantize_pmf(rng.dirichlet(np.ones(50), size=5)))
+    a, b = rng.integers(0, 50, 1000).astype(np.int32), rng.integers(0, 50, 700).astype(np.int32)
+    ida, idb = rng.integers(0, 5, 1000).astype(np.int32), rng.integers(0, 5, 700).astype(np.int32)
+    coder = constriction.stream.stack.AnsCoder()
+    push_symbols_reverse(coder, a, t, ida)
+    push_symbols_reverse(coder, b, t, idb)
+    dec = constriction.stream.stack.AnsCoder(coder.get_compressed())
+    got_b = pop_symbols(dec, t, idb, 700)
+    got_a = pop_symbols(dec, t, ida, 1000)
+    assert got_a.size == 1000 and got_b.size == 700
+    np.testing.assert_array_equal(got_b, b)
+    np.testing.assert_array_equal(got_a, a)
+    assert dec.is_empty()
+
+
+def test_empty_and_degenerate() -> None:
+    t = FrequencyTables(quantize_pmf(np.ones(4)))
+    assert encode_symbols(np.zeros(0, np.int64), t) == b""
+    assert decode_symbols(b"", t, 0).shape == (0,)
+    one = FrequencyTables(np.array([[2**24], [2**24]]))
+    assert encode_symbols(np.zeros(9, np.int64), one, np.arange(9) % 2) == b""
+    np.testing.assert_array_equal(decode_symbols(b"", one, table_ids=np.arange(9) % 2), np.zeros(9))
+
+
+def test_overhead_within_target() -> None:
+    """Coded bits within 0.1% + 32 bytes of the cross-entropy (64 tables x K=256)."""
+    rng = np.random.default_rng(7)
+    t = FrequencyTables(quantize_pmf(rng.dirichlet(np.full(256, 0.1), size=64)))
+    ids = rng.integers(0, 64, 400_000)
+    sym = sample(t, ids, rng)
+    data = encode_symbols(sym, t, ids)
+    ce = t.cross_entropy_bits(sym, ids)
+    assert len(data) * 8 <= ce * 1.001 + 256
+    assert len(data) * 8 >= ce * 0.999 - 256
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda t: encode_symbols(np.array([0, 4]), t),
+        lambda t: encode_symbols(np.array([-1]), t),
+        lambda t: encode_symbols(np.array([0.5]), t),
+        lambda t: encode_symbols(np.zeros((2, 2), np.int64), t),
+        lambda t: encode_symbols(np.array([0]), "tables"),
+        lambda t: decode_symbols(b"", t, -1),
+        lambda t: decode_symbols(b"", t, 2**40),
+        lambda t: decode_symbols(b"", t, 1.5),
+        lambda t: decode_symbols(b"", t),
+    ],
+)
+def test_bad_arguments(call: object) -> None:
+    t = FrequencyTables(quantize_pmf(np.ones(4)))
+    with pytest.raises(EntropyError):
+        call(t)  # type: ignore[operator]
+
+
+def test_indexed_argument_errors() -> None:
+    t = FrequencyTables(counts_to_freqs(np.ones((3, 4), np.int64)))
+    with pytest.raises(EntropyError, match="required"):
+        encode_symbols(np.array([1]), t)
+    with pytest.raises(EntropyError, match="table_ids"):
+        encode_symbols(np.array([1]), t, np.array([3]))
+    with pytest.raises(EntropyError, match="entries"):
+        encode_symbols(np.array([1, 2]), t, np.array([0]))
+
+
+def test_wrong_count_is_detected() -> None:
+    t = FrequencyTables(quantize_pmf(np.array([0.5, 0.3, 0.2])))
+    sym = np.tile([2, 1], 200)
+    data = encode_symbols(sym, t)
+    with pytest.raises(EntropyError, match="left over"):
+        decode_symbols(data, t, sym.size - 1)
+
+
+def _decode_or_error(data: bytes, tables: FrequencyTables, ids: np.ndarray) -> None:
+    try:
+        out = decode_symbols(data, tables, ids.size, ids)
+    except EntropyError:
+        return
+    assert out.shape == ids.shape and out.dtype == np.int32
+    assert out.min(initial=0) >= 0 and out.max(initial=0) < tables.num_symbols
+
+
+_TABLES = FrequencyTables(quantize_pmf(np.random.default_rng(5).dirichlet(np.full(300, 0.2), size=6)))
+_IDS = np.random.default_rng(6).integers(0, 6, 2000)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=600))
+def test_garbage_gives_only_entropy_error(data: bytes) -> None:
+    _decode_or_error(data, _TABLES, _IDS)
+
+
+def test_truncated_and_flipped_streams() -> None:
+    rng = np.random.default_rng(8)
+    sym = rng.integers(0, 300, _IDS.size)
+    data = encode_symbols(sym, _TABLES, _IDS)
+    errors = 0
+    for cut in range(0, len(data), 4):
+        try:
+            decode_symbols(data[:cut], _TABLES, _IDS.size, _IDS)
+        except EntropyError:
+            errors += 1
+    for i in range(0, len(data), 7):
+        bad = bytearray(data)
+        bad[i] ^= 1 << (i % 8)
+        _decode_or_error(bytes(bad), _TABLES, _IDS)
+    _decode_or_error(data[:-1], _TABLES, _IDS)
+    assert errors >= 0.9 * (len(data) // 4)  # nearly every truncation is caught
