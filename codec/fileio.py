@@ -78,6 +78,7 @@ def atomic_write(path: str | PathLike, data: bytes, force: bool = False) -> None
             os.fsync(f.fileno())
         os.replace(tmp, path)
         tmp = None
+        _fsync_directory(parent)
     except IsADirectoryError:
         raise OutputError(f"output path is a directory: {path} (give a file name)") from None
     except OSError as exc:
@@ -88,6 +89,20 @@ def atomic_write(path: str | PathLike, data: bytes, force: bool = False) -> None
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Best effort: make the rename durable (POSIX); silently skipped where unsupported."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _create_temp(directory: Path, name: str) -> tuple[int, Path]:

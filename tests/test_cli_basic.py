@@ -170,3 +170,41 @@ def test_demo_round_trip_is_exact(capsys):
     assert demo.main() == 0
     out = capsys.readouterr().out
     assert "round trip exact: yes" in out and "not\npart of this demo yet" in out
+
+
+def test_quiet_and_debug_parse_before_and_after_the_command(sample):
+    parser = cli_main.build_parser()
+    assert parser.parse_args(["info", str(sample)]).quiet is False
+    assert parser.parse_args(["-q", "info", str(sample)]).quiet is True
+    assert parser.parse_args(["info", "-q", str(sample)]).quiet is True
+    assert parser.parse_args(["--debug", "info", str(sample)]).debug is True
+
+
+def test_output_naming(tmp_path):
+    import argparse
+
+    from cli import common
+    from codec.errors import InvalidInputError
+
+    parser = argparse.ArgumentParser()
+    common.add_output_options(parser)
+    src = tmp_path / "in" / "kodim23.png"
+    assert common.output_path(parser.parse_args([]), src, ".gmc") == tmp_path / "in" / "kodim23.gmc"
+    args = parser.parse_args(["-d", str(tmp_path / "out")])
+    assert common.output_path(args, src, ".gmc") == tmp_path / "out" / "kodim23.gmc"
+    args = parser.parse_args(["-o", str(tmp_path / "x.gmc"), "-f"])
+    assert args.force and common.output_path(args, src, ".gmc") == tmp_path / "x.gmc"
+    with pytest.raises(InvalidInputError, match="single input"):
+        common.output_path(args, src, ".gmc", n_inputs=2)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["-o", "a", "-d", "b"])  # exclusive
+
+
+def test_progress_bar_is_silent_when_quiet_or_not_a_tty(capsys):
+    from cli import common
+
+    assert list(common.progress_bar(range(3), desc="x", quiet=True)) == [0, 1, 2]
+    assert list(common.progress_bar(range(3), desc="x")) == [0, 1, 2]  # stderr is captured
+    with common.progress_bar(total=2, quiet=True) as bar:
+        bar.update(2)
+    assert capsys.readouterr().err == ""
