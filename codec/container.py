@@ -179,11 +179,17 @@ class Container:
         object.__setattr__(self, "sections", tuple(sections))
 
     def section(self, name: str) -> bytes:
-        """Payload of the section called ``name`` (``KeyError`` if absent)."""
+        """Payload of the section called ``name``.
+
+        Raises:
+            CorruptDataError: there is no such section (a decoder asking for a section the
+                file must have; check ``section_names`` for optional or partial ones).
+        """
         for key, payload in self.sections:
             if key == name:
                 return payload
-        raise KeyError(name)
+        raise CorruptDataError(f"the {self.kind} file has no section {name!r} "
+                               f"(it has: {', '.join(self.section_names) or 'none'})")
 
     @property
     def section_names(self) -> tuple[str, ...]:

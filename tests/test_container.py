@@ -132,6 +132,11 @@ def test_inputs_are_copied_not_aliased():
     assert c.header == {"a": 1} and c.section("s") == b"abc"
 
 
+def test_missing_section_is_a_codec_error():
+    with pytest.raises(CorruptDataError, match="has no section 'level9' .*level0, level1, level2"):
+        SMALL.section("level9")
+
+
 @pytest.mark.parametrize("bad, exc", [
     (dict(kind="video"), ValueError),
     (dict(header={"flag": True}), TypeError),
