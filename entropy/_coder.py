@@ -22,6 +22,7 @@ from .errors import EntropyError
 
 __all__ = [
     "MAX_SYMBOLS",
+    "STREAM_SENTINEL",
     "new_encoder",
     "encoder_bytes",
     "new_decoder",
@@ -37,6 +38,13 @@ MAX_SYMBOLS = 1 << 28
 
 _WIRE_WORD = np.dtype("<u4")  # little-endian uint32 words on the wire
 
+#: Guard value pushed first (so popped last) onto every non-empty stream, under a uniform
+#: model over ``2**16`` values (exactly 16 bits). An ANS decoder that runs out of data sits
+#: in state 0 and pops 0 from then on, so a truncated or garbage stream fails this check
+#: with probability ``1 - 2**-16`` instead of silently decoding zeros.
+STREAM_SENTINEL = 0xB5E1
+_SENTINEL_MODEL = constriction.stream.model.Uniform(1 << 16)
+
 
 @contextlib.contextmanager
 def guard(what: str) -> Iterator[None]:
@@ -51,9 +59,13 @@ def guard(what: str) -> Iterator[None]:
         raise EntropyError(f"{what}: {type(exc).__name__}: {exc}") from exc
 
 
-def new_encoder() -> constriction.stream.stack.AnsCoder:
-    """An empty ANS stack."""
-    return constriction.stream.stack.AnsCoder()
+def new_encoder(count: int) -> constriction.stream.stack.AnsCoder:
+    """A new ANS stack for a stream of ``count`` symbols (sentinel pushed if ``count > 0``)."""
+    coder = constriction.stream.stack.AnsCoder()
+    if count > 0:
+        with guard("encoding failed"):
+            coder.encode_reverse(np.array([STREAM_SENTINEL], dtype=np.int32), _SENTINEL_MODEL)
+    return coder
 
 
 def encoder_bytes(coder: constriction.stream.stack.AnsCoder) -> bytes:
@@ -79,9 +91,18 @@ def new_decoder(data: bytes) -> constriction.stream.stack.AnsCoder:
         return constriction.stream.stack.AnsCoder(words)
 
 
-def finish_decoder(coder: constriction.stream.stack.AnsCoder) -> None:
-    """Raise :class:`EntropyError` unless the decoder consumed its stream exactly."""
+def finish_decoder(coder: constriction.stream.stack.AnsCoder, count: int) -> None:
+    """Pop the sentinel of a ``count``-symbol stream and require the stream to be used up.
+
+    Raises :class:`EntropyError` on a wrong sentinel (truncated, exhausted or garbage data)
+    or on leftover bits.
+    """
     with guard("corrupt data"):
+        if count > 0 and int(coder.decode(_SENTINEL_MODEL)) != STREAM_SENTINEL:
+            raise EntropyError(
+                "corrupt data: stream check value mismatch (truncated, damaged, or decoded "
+                "with the wrong tables / count)"
+            )
         empty = coder.is_empty()
     if not empty:
         raise EntropyError(

@@ -94,7 +94,7 @@ class AdaptiveCategorical:
         ``N`` is not stored: pass it to :meth:`decode`.
         """
         s = as_index_array(symbols, "symbols", self.num_symbols)
-        coder = new_encoder()
+        coder = new_encoder(s.size)
         if s.size == 0 or self.num_symbols == 1:
             return encoder_bytes(coder)
         bounds = self._blocks(s.size)
@@ -129,7 +129,7 @@ class AdaptiveCategorical:
                     model = _Categorical(self._probs(counts), perfect=CATEGORICAL_PERFECT)
                     out[lo:hi] = coder.decode(model, hi - lo)
                     counts = self._update(counts, out[lo:hi])
-        finish_decoder(coder)
+        finish_decoder(coder, count)
         return out
 
     def cross_entropy_bits(self, symbols: np.ndarray) -> float:

@@ -111,7 +111,7 @@ def encode_symbols(
         raise EntropyError(f"tables must be FrequencyTables, got {type(tables).__name__}")
     s = as_index_array(symbols, "symbols", tables.num_symbols)
     tid = resolve_table_ids(tables, table_ids, s.size)
-    coder = new_encoder()
+    coder = new_encoder(s.size)
     push_symbols_reverse(coder, s, tables, tid)
     return encoder_bytes(coder)
 
@@ -145,5 +145,5 @@ def decode_symbols(
     tid = resolve_table_ids(tables, table_ids, count)
     coder = new_decoder(data)
     out = pop_symbols(coder, tables, tid, count)
-    finish_decoder(coder)
+    finish_decoder(coder, count)
     return out

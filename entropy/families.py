@@ -171,7 +171,7 @@ class ScaleFamily:
         """
         sym, esc, mag = self._split(values)
         ids = self._ids(scale_ids, sym.size)
-        coder = new_encoder()
+        coder = new_encoder(sym.size)
         push_magnitudes_reverse(coder, mag)  # pushed first, popped last
         push_symbols_reverse(coder, sym, self._tables, ids)
         return encoder_bytes(coder)
@@ -192,7 +192,7 @@ class ScaleFamily:
         k = 2 * self._support + 2
         num_esc = int(np.count_nonzero((sym == 0) | (sym == k)))
         mag = pop_magnitudes(coder, num_esc)
-        finish_decoder(coder)
+        finish_decoder(coder, n)
         return self._join(sym, mag)
 
     def bits(self, values: np.ndarray, scale_ids: np.ndarray) -> float:

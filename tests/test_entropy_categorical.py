@@ -84,8 +84,13 @@ def test_empty_and_degenerate() -> None:
     assert encode_symbols(np.zeros(0, np.int64), t) == b""
     assert decode_symbols(b"", t, 0).shape == (0,)
     one = FrequencyTables(np.array([[2**24], [2**24]]))
-    assert encode_symbols(np.zeros(9, np.int64), one, np.arange(9) % 2) == b""
-    np.testing.assert_array_equal(decode_symbols(b"", one, table_ids=np.arange(9) % 2), np.zeros(9))
+    data = encode_symbols(np.zeros(9, np.int64), one, np.arange(9) % 2)
+    assert len(data) <= 8  # only the stream check value: K=1 symbols cost 0 bits
+    np.testing.assert_array_equal(decode_symbols(data, one, table_ids=np.arange(9) % 2), np.zeros(9))
+    with pytest.raises(EntropyError):
+        decode_symbols(b"", one, 9, np.arange(9) % 2)  # missing check value
+    with pytest.raises(EntropyError):
+        decode_symbols(data, t, 0)  # leftover
 
 
 def test_overhead_within_target() -> None:
@@ -134,7 +139,7 @@ def test_wrong_count_is_detected() -> None:
     t = FrequencyTables(quantize_pmf(np.array([0.5, 0.3, 0.2])))
     sym = np.tile([2, 1], 200)
     data = encode_symbols(sym, t)
-    with pytest.raises(EntropyError, match="left over"):
+    with pytest.raises(EntropyError):
         decode_symbols(data, t, sym.size - 1)
 
 
@@ -172,4 +177,4 @@ def test_truncated_and_flipped_streams() -> None:
         bad[i] ^= 1 << (i % 8)
         _decode_or_error(bytes(bad), _TABLES, _IDS)
     _decode_or_error(data[:-1], _TABLES, _IDS)
-    assert errors >= 0.9 * (len(data) // 4)  # nearly every truncation is caught
+    assert errors >= 0.99 * (len(data) // 4)  # stream check value catches truncation
