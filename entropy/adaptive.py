@@ -29,6 +29,7 @@ from .tables import CATEGORICAL_PERFECT, CONSTRICTION_PRECISION, MAX_ALPHABET
 __all__ = ["AdaptiveCategorical"]
 
 _Categorical = constriction.stream.model.Categorical
+_SEGMENT = 256  # blocks per encoder checkpoint
 
 
 def _int_arg(value: object, name: str, lo: int, hi: int) -> int:
@@ -59,19 +60,26 @@ class AdaptiveCategorical:
         self.limit = _int_arg(limit, "limit", max(2 * self.num_symbols, 2), 1 << 30)
         self.update_interval = _int_arg(update_interval, "update_interval", 1, 1 << 20)
 
-    def _blocks(self, n: int) -> np.ndarray:
-        """``[B+1]`` block boundaries for ``n`` symbols (sizes 1, 1, 2, 4, ..., interval)."""
-        sizes, done = [], 0
-        while done < n and len(sizes) < 64:
-            size = max(1, min(self.update_interval, done))
-            sizes.append(size)
-            done += size
-        first = np.cumsum([0] + sizes)
-        if done < n:
-            rest = np.arange(done, n, self.update_interval)[1:]
-            first = np.concatenate([first, rest])
-        bounds = np.minimum(first, n)
-        return np.unique(np.append(bounds, n))
+    def _block_starts(self, n: int) -> tuple[list[int], int]:
+        """Prefix of block starts (sizes 1, 1, 2, 4, ... below ``update_interval``) and the
+        number of blocks ``B`` for ``n`` symbols; later blocks start every interval."""
+        prefix = [0]
+        while prefix[-1] < self.update_interval:
+            prefix.append(max(1, 2 * prefix[-1]))
+        first = prefix[-1]
+        if n <= first:
+            return prefix, sum(1 for x in prefix if x < n)
+        return prefix, len(prefix) + -(-(n - first) // self.update_interval) - 1
+
+    def _block(self, prefix: list[int], b: int, n: int) -> tuple[int, int]:
+        """``[lo, hi)`` of block ``b``."""
+
+        def start(i: int) -> int:
+            if i < len(prefix):
+                return prefix[i]
+            return prefix[-1] + (i - len(prefix) + 1) * self.update_interval
+
+        return start(b), min(start(b + 1), n)
 
     def _probs(self, counts: np.ndarray) -> np.ndarray:
         """float64 ``freqs - 1`` of :func:`counts_to_freqs` at 24 bits (exact hand-off)."""
@@ -97,16 +105,28 @@ class AdaptiveCategorical:
         coder = new_encoder(s.size)
         if s.size == 0 or self.num_symbols == 1:
             return encoder_bytes(coder)
-        bounds = self._blocks(s.size)
+        prefix, num_blocks = self._block_starts(s.size)
+        # Forward pass: the counts the decoder will have, checkpointed every segment, so
+        # memory stays O(K * num_blocks / _SEGMENT) instead of one table per block.
+        checkpoints = []
         counts = np.ones(self.num_symbols, dtype=np.int64)
-        tables = np.empty((bounds.size - 1, self.num_symbols), dtype=np.int32)
-        for b in range(bounds.size - 1):  # forward: the models the decoder will see
-            tables[b] = self._probs(counts)
-            counts = self._update(counts, s[bounds[b] : bounds[b + 1]])
-        with guard("encoding failed"):
-            for b in range(bounds.size - 2, -1, -1):  # reverse: ANS is a stack
-                model = _Categorical(tables[b].astype(np.float64), perfect=CATEGORICAL_PERFECT)
-                coder.encode_reverse(s[bounds[b] : bounds[b + 1]], model)
+        for b in range(num_blocks):
+            if b % _SEGMENT == 0:
+                checkpoints.append(counts)
+            lo, hi = self._block(prefix, b, s.size)
+            counts = self._update(counts, s[lo:hi])
+        # Reverse pass (ANS is a stack): rebuild each segment's tables, push blocks last-first.
+        for seg in range(len(checkpoints) - 1, -1, -1):
+            counts, probs = checkpoints[seg], []
+            blocks = range(seg * _SEGMENT, min(num_blocks, (seg + 1) * _SEGMENT))
+            for b in blocks:
+                lo, hi = self._block(prefix, b, s.size)
+                probs.append(self._probs(counts))
+                counts = self._update(counts, s[lo:hi])
+            with guard("encoding failed"):
+                for b, p in zip(reversed(blocks), reversed(probs)):
+                    lo, hi = self._block(prefix, b, s.size)
+                    coder.encode_reverse(s[lo:hi], _Categorical(p, perfect=CATEGORICAL_PERFECT))
         return encoder_bytes(coder)
 
     def decode(self, data: bytes, count: int) -> np.ndarray:
@@ -121,11 +141,11 @@ class AdaptiveCategorical:
         coder = new_decoder(data)
         out = np.zeros(count, dtype=np.int32)
         if count and self.num_symbols > 1:
-            bounds = self._blocks(count)
+            prefix, num_blocks = self._block_starts(count)
             counts = np.ones(self.num_symbols, dtype=np.int64)
             with guard("corrupt data"):
-                for b in range(bounds.size - 1):
-                    lo, hi = int(bounds[b]), int(bounds[b + 1])
+                for b in range(num_blocks):
+                    lo, hi = self._block(prefix, b, count)
                     model = _Categorical(self._probs(counts), perfect=CATEGORICAL_PERFECT)
                     out[lo:hi] = coder.decode(model, hi - lo)
                     counts = self._update(counts, out[lo:hi])
@@ -137,11 +157,12 @@ class AdaptiveCategorical:
         s = as_index_array(symbols, "symbols", self.num_symbols)
         if s.size == 0 or self.num_symbols == 1:
             return 0.0
-        bounds = self._blocks(s.size)
+        prefix, num_blocks = self._block_starts(s.size)
         counts = np.ones(self.num_symbols, dtype=np.int64)
         bits = 0.0
-        for b in range(bounds.size - 1):
-            block = s[bounds[b] : bounds[b + 1]]
+        for b in range(num_blocks):
+            lo, hi = self._block(prefix, b, s.size)
+            block = s[lo:hi]
             freqs = self._probs(counts) + 1
             bits += float((CONSTRICTION_PRECISION - np.log2(freqs[block])).sum())
             counts = self._update(counts, block)

@@ -124,7 +124,8 @@ class ScaleFamily:
     __hash__ = None  # type: ignore[assignment]
 
     # -- value <-> symbol --------------------------------------------------------------
-    def _split(self, values: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _split(self, values: object) -> tuple[np.ndarray, np.ndarray]:
+        """``[N]`` values -> ``[N]`` int32 symbols and ``[E]`` uint64 escaped magnitudes."""
         v = np.asarray(values)
         if v.ndim != 1:
             raise EntropyError(f"values must be a rank-1 array [N], got shape {v.shape}")
@@ -132,25 +133,23 @@ class ScaleFamily:
             raise EntropyError(f"values must have an integer dtype, got {v.dtype}")
         if v.dtype == np.uint64 and v.size and int(v.max()) > np.iinfo(np.int64).max:
             raise EntropyError("values must fit in int64")
-        v = v.astype(np.int64)
+        v = v.astype(np.int64, copy=False)
         s = self._support
-        low, high = v < -s, v > s
-        sym = np.where(low, 0, np.where(high, 2 * s + 2, v + (s + 1))).astype(np.int32)
-        esc = low | high
-        ve = v[esc]
+        sym = (np.clip(v, -s - 1, s + 1) + (s + 1)).astype(np.int32)
+        if v.size == 0 or (int(v.min()) >= -s and int(v.max()) <= s):  # fast path: no escapes
+            return sym, np.zeros(0, dtype=np.uint64)
+        ve = v[(sym == 0) | (sym == 2 * s + 2)]
         mag = np.where(ve < 0, -(s + 1) - ve, ve - (s + 1)).astype(np.uint64)
-        return sym, esc, mag
+        return sym, mag
 
     def _join(self, sym: np.ndarray, mag: np.ndarray) -> np.ndarray:
         s = self._support
         v = sym.astype(np.int64) - (s + 1)
-        low, high = sym == 0, sym == 2 * s + 2
+        if mag.size == 0:
+            return v
+        esc = np.flatnonzero((sym == 0) | (sym == 2 * s + 2))
         m = mag.astype(np.int64)  # < 2**63, fits
-        e = np.empty(m.size, dtype=np.int64)
-        esc_low = low[low | high]
-        e[esc_low] = -(s + 1) - m[esc_low]
-        e[~esc_low] = (s + 1) + m[~esc_low]
-        v[low | high] = e
+        v[esc] = np.where(sym[esc] == 0, -(s + 1) - m, (s + 1) + m)
         return v
 
     def _ids(self, scale_ids: object, n: int) -> np.ndarray:
@@ -169,7 +168,7 @@ class ScaleFamily:
         Returns:
             The ANS stream (little-endian uint32 words); ``N`` is not stored.
         """
-        sym, esc, mag = self._split(values)
+        sym, mag = self._split(values)
         ids = self._ids(scale_ids, sym.size)
         coder = new_encoder(sym.size)
         push_magnitudes_reverse(coder, mag)  # pushed first, popped last
@@ -197,7 +196,7 @@ class ScaleFamily:
 
     def bits(self, values: np.ndarray, scale_ids: np.ndarray) -> float:
         """Model cross-entropy in bits: symbol code lengths plus exact raw escape bits."""
-        sym, _, mag = self._split(values)
+        sym, mag = self._split(values)
         ids = self._ids(scale_ids, sym.size)
         return self._tables.cross_entropy_bits(sym, ids) + (magnitude_bits(mag) if mag.size else 0.0)
 
@@ -212,7 +211,7 @@ class ScaleFamily:
         b = np.asarray(blocks)
         if b.ndim != 2:
             raise EntropyError(f"blocks must have shape [B, L], got {b.shape}")
-        sym, _, _ = self._split(b.reshape(-1))
+        sym, _ = self._split(b.reshape(-1))
         sym = sym.reshape(b.shape)
         cl = self._tables.codelengths
         cost = np.stack([cl[s][sym].sum(axis=1) for s in range(self.num_scales)], axis=1)

@@ -178,3 +178,16 @@ def test_truncated_and_flipped_streams() -> None:
         _decode_or_error(bytes(bad), _TABLES, _IDS)
     _decode_or_error(data[:-1], _TABLES, _IDS)
     assert errors >= 0.99 * (len(data) // 4)  # stream check value catches truncation
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(1, 40)), max_size=60))
+def test_grouping_order_is_the_stable_argsort(runs: list[tuple[int, int]]) -> None:
+    """The canonical order (both run-based and radix paths) equals a stable argsort."""
+    from entropy.categorical import _group
+
+    ids = np.repeat([r[0] for r in runs], [r[1] for r in runs]).astype(np.int32)
+    for arr in (ids, np.random.default_rng(len(runs)).permutation(ids)):
+        order, bounds = _group(arr, 10)
+        np.testing.assert_array_equal(order, np.argsort(arr, kind="stable"))
+        np.testing.assert_array_equal(np.diff(bounds), np.bincount(arr, minlength=10))
