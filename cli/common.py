@@ -37,7 +37,10 @@ __all__ = [
     "progress_bar",
     "print_json",
     "format_bytes",
+    "print_error",
 ]
+
+PROG = "codec"
 
 
 def add_global_options(parser: argparse.ArgumentParser, *, in_subcommand: bool) -> None:
@@ -123,3 +126,8 @@ def format_bytes(n: int) -> str:
         if n >= scale:
             return f"{n:,} B ({n / scale:.2f} {unit})"
     raise AssertionError("unreachable")
+
+
+def print_error(message: str) -> None:
+    """One line ``codec: error: message`` on stderr (newlines folded)."""
+    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 import traceback
+import warnings
 
 from cli import common
 from codec.errors import CodecError
@@ -22,6 +23,8 @@ __all__ = ["COMMAND_MODULES", "build_parser", "main", "version_string"]
 # dependencies (torch, models) inside ``func`` so that ``codec --help`` stays fast.
 COMMAND_MODULES: tuple[str, ...] = (
     "cli.info",
+    "cli.image",
+    "cli.evaluate",
 )
 
 PROG = "codec"
@@ -61,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _error(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    common.print_error(message)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -71,6 +74,8 @@ def _one_line(exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    # compressai's import-time use of torch.jit.script warns on recent torch: noise for users
+    warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser()

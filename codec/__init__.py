@@ -34,6 +34,7 @@ __version__ = "0.1.0"  # keep in step with pyproject.toml; the CLI prefers insta
 
 __all__ = [
     "__version__",
+    "ImageCodec",
     "FORMAT_VERSION",
     "Container",
     "ContainerHeader",
@@ -56,3 +57,15 @@ __all__ = [
     "UnsupportedVersionError",
     "WrongKindError",
 ]
+
+
+_LAZY = {"ImageCodec": "codec.image.codec"}
+
+
+def __getattr__(name: str):
+    """Codecs import torch; load them on first use so `import codec` (and the CLI) stay light."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'codec' has no attribute {name!r}")

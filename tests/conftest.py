@@ -67,3 +67,34 @@ def run_python(code: str, *, threads: int = 1, torch_threads: int | None = None,
 def run_snippet():
     """The :func:`run_python` function, as a fixture."""
     return run_python
+
+
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+TINY_MODEL_ID = "tiny-test"
+
+
+def build_tiny_weights(folder: Path) -> Path:
+    """A tiny, randomly initialized image model exported like shipped weights into ``folder``
+    (codebooks initialized from one training pass, tables from random crops)."""
+    import torch
+
+    from codec.image.config import ImageModelConfig
+    from codec.image.model import ImageModel
+    from codec.image.tables import freeze
+    from codec.weights import save_image_model
+
+    torch.manual_seed(0)
+    config = ImageModelConfig(hidden=16, latent=32, coarse_latent=16, coarse_groups=2,
+                              fine_groups=(2, 4, 8), codebook_size=16, context_classes=4)
+    model = ImageModel(config).train()
+    x = torch.rand(2, 3, 64, 64)
+    model(x, config.num_qualities)
+    loaded = freeze(model, TINY_MODEL_ID, [x])
+    save_image_model(loaded, folder, {"note": "random weights for tests"})
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory) -> Path:
+    """Folder with a manifest and the tiny test model (session-wide, read-only use)."""
+    return build_tiny_weights(tmp_path_factory.mktemp("weights"))

@@ -1,0 +1,260 @@
+"""The image codec: pixels <-> container bytes through the VQ model and the rANS layer.
+
+File layout (container kind "image", see docs/format.md for the container itself):
+
+header fields ``model`` (str, weights id), ``quality`` (int, stages sent), ``width``,
+``height`` (int, original pixels), ``mode`` ("RGB" | "L" | "RGBA"), ``tile`` and ``overlap``
+(int, pixels). Sections, in this order: ``L0`` (coarse indices), ``L1`` .. ``Lq`` (fine stages),
+then ``alpha`` for RGBA. Each ``L`` section is one rANS stream holding the indices of every tile
+for that level, tile-major, then group, row, column. Sections are level-major, so dropping the
+last stages (:func:`reduce_quality`) gives a valid lower-quality file without re-encoding.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from entropy import AdaptiveCategorical, EntropyError, decode_symbols, encode_symbols
+
+from ..container import Container, pack, unpack
+from ..errors import CodecError, CorruptDataError, InvalidInputError, LimitExceededError
+from ..weights import WEIGHTS_DIR, LoadedModel, load_image_model
+from .model import MULTIPLE
+from .pixels import MODES, from_pixels, to_pixels
+from .tiling import Tile, blend_weights, tile_grid
+
+__all__ = ["ImageCodec", "reduce_quality", "DEFAULT_QUALITY", "MAX_PIXELS", "DEFAULT_TILE", "DEFAULT_OVERLAP"]
+
+DEFAULT_QUALITY = 4
+DEFAULT_TILE = 1024
+DEFAULT_OVERLAP = 32
+MAX_PIXELS = 1 << 28  # 268 MP: hard limit on decoded size
+MIN_BYTES_PER_MPIXEL = 32  # a file claiming more pixels than this allows is a decompression bomb
+_STRIDE = 16  # pixels per fine latent position
+
+
+def reduce_quality(data: bytes, quality: int) -> bytes:
+    """Keep the first ``quality`` fine stages of an image file (no re-encoding)."""
+    c = unpack(data, "image")
+    if not 1 <= quality <= int(c.header["quality"]):
+        raise InvalidInputError(f"quality must be between 1 and {c.header['quality']}, got {quality}")
+    keep = {"L0", *(f"L{s}" for s in range(1, quality + 1)), "alpha"}
+    header = dict(c.header, quality=quality)
+    return pack(Container("image", header, tuple((n, p) for n, p in c.sections if n in keep)))
+
+
+@functools.lru_cache(maxsize=8)
+def _shipped(model_id: str | None, weights_dir: str) -> LoadedModel:
+    return load_image_model(model_id, Path(weights_dir))
+
+
+class ImageCodec:
+    """Encode images to bytes and back with a shipped (or given) model.
+
+    ``quality`` is 1..Q (stages sent; higher = more bits, better fidelity). ``models`` maps model
+    ids to :class:`LoadedModel` (default: the shipped weights, loaded on first use). Encoding and
+    decoding hold no mutable state, so one instance may serve several threads.
+    """
+
+    def __init__(self, quality: int = DEFAULT_QUALITY, device: str = "cpu", model_id: str | None = None,
+                 weights_dir: str | Path = WEIGHTS_DIR, models: dict[str, LoadedModel] | None = None,
+                 tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP) -> None:
+        if tile % MULTIPLE or tile < MULTIPLE or overlap % _STRIDE or overlap < 0:
+            raise InvalidInputError(f"tile must be a multiple of {MULTIPLE} and overlap of {_STRIDE}")
+        self.device = torch.device(device)
+        self.weights_dir = str(weights_dir)
+        self.models = dict(models or {})
+        self.model_id = model_id if model_id is not None else (next(iter(self.models)) if self.models else None)
+        self.tile, self.overlap = tile, overlap
+        self.quality = quality
+        self._lock = threading.Lock()
+        n = self._model(self.model_id).model.config.num_qualities
+        if not 1 <= quality <= n:
+            raise InvalidInputError(f"quality must be between 1 and {n}, got {quality}")
+
+    # -- models ----------------------------------------------------------------------------
+    def _model(self, model_id: str | None) -> LoadedModel:
+        if model_id in self.models:
+            return self.models[model_id]
+        with self._lock:
+            loaded = _shipped(model_id, self.weights_dir)
+            loaded.model.to(self.device)
+            self.models.setdefault(loaded.model_id, loaded)
+            if model_id is None:
+                self.model_id = loaded.model_id
+        return loaded
+
+    # -- encode ------------------------------------------------------------------------------
+    def encode(self, image: Image.Image | np.ndarray | torch.Tensor) -> bytes:
+        """Compress one image (PIL, ``[H, W, 3]`` uint8 array or ``[3, H, W]`` float tensor)."""
+        px = to_pixels(image)
+        height, width = px.rgb.shape[:2]
+        if height * width > MAX_PIXELS:
+            raise LimitExceededError(f"image has {height * width} pixels, the limit is {MAX_PIXELS}")
+        lm = self._model(self.model_id)
+        q = self.quality
+        tiles = tile_grid(height, width, self.tile, self.overlap)
+        per_level: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(q + 1)]
+        for t in tiles:
+            x = _to_tensor(px.rgb[t.top:t.top + t.height, t.left:t.left + t.width], self.device)
+            with torch.no_grad():
+                indices = lm.model.encode_indices(x, q)
+                contexts = lm.model.contexts_for(indices)
+            for level, (idx, ctx) in enumerate(zip(indices, contexts)):
+                per_level[level].append((idx[0].cpu().numpy(), ctx[0].cpu().numpy()))
+        sections = []
+        for level, parts in enumerate(per_level):
+            symbols = np.concatenate([i.ravel() for i, _ in parts])
+            table_ids = np.concatenate([_table_ids(c, lm.tables[level].num_tables) for _, c in parts])
+            sections.append((f"L{level}", encode_symbols(symbols, lm.tables[level], table_ids)))
+        if px.alpha is not None:
+            sections.append(("alpha", _encode_alpha(px.alpha)))
+        header = {"model": lm.model_id, "quality": q, "width": width, "height": height, "mode": px.mode,
+                  "tile": self.tile, "overlap": self.overlap}
+        return pack(Container("image", header, tuple(sections)))
+
+    def encode_batch(self, images: list) -> list[bytes]:
+        """Compress several images (same settings); returns one file's bytes per image."""
+        return [self.encode(im) for im in images]
+
+    # -- decode ------------------------------------------------------------------------------
+    def decode(self, data: bytes) -> Image.Image:
+        """Decompress an image file's bytes to a PIL image of the original mode and size."""
+        rgb, alpha, mode = self.decode_arrays(data)
+        return from_pixels(rgb, alpha, mode)
+
+    def decode_arrays(self, data: bytes) -> tuple[np.ndarray, np.ndarray | None, str]:
+        """Like :meth:`decode` but returns ``rgb [H, W, 3]`` uint8, ``alpha`` or None, mode."""
+        c = unpack(data, "image")
+        h = _Header.parse(c.header, len(data))
+        lm = self._model(h.model)
+        if h.quality > lm.model.config.num_qualities:
+            raise CorruptDataError(f"quality {h.quality} is above the {lm.model.config.num_qualities} of model {h.model}")
+        sections = dict(c.sections)
+        tiles = tile_grid(h.height, h.width, h.tile, h.overlap)
+        shapes = [_latent_shape(t) for t in tiles]
+        indices: list[list[torch.Tensor]] = [[] for _ in tiles]
+        for level in range(h.quality + 1):
+            name = f"L{level}"
+            if name not in sections:
+                raise CorruptDataError(f"image file lacks section {name}")
+            groups = lm.groups[level]
+            sizes = [(groups, hh // 2, ww // 2) if level == 0 else (groups, hh, ww) for hh, ww in shapes]
+            if level == 0:
+                ctxs = [lm.model.coarse_context(torch.zeros((1, *s), dtype=torch.int64)) for s in sizes]
+            else:
+                ctxs = [lm.model.context(level - 1, indices[i][-1]) for i in range(len(tiles))]
+            table_ids = np.concatenate([_table_ids(c_.numpy()[0], lm.tables[level].num_tables) for c_ in ctxs])
+            try:
+                flat = decode_symbols(sections[name], lm.tables[level], table_ids=table_ids)
+            except EntropyError as exc:
+                raise CorruptDataError(f"section {name} does not decode: {exc}") from None
+            offset = 0
+            for i, s in enumerate(sizes):
+                n = int(np.prod(s))
+                indices[i].append(torch.from_numpy(flat[offset:offset + n].astype(np.int64)).view(1, *s).to(self.device))
+                offset += n
+        rgb = self._reconstruct(lm, tiles, indices, h)
+        alpha = None
+        if h.mode == "RGBA":
+            if "alpha" not in sections:
+                raise CorruptDataError("RGBA image file lacks its alpha section")
+            alpha = _decode_alpha(sections["alpha"], h.height, h.width)
+        return rgb, alpha, h.mode
+
+    def _reconstruct(self, lm: LoadedModel, tiles: list[Tile], indices: list[list[torch.Tensor]], h: "_Header") -> np.ndarray:
+        if len(tiles) == 1:
+            with torch.no_grad():
+                x = lm.model.decode_indices(indices[0])
+            return _to_uint8(x[0, :, :h.height, :h.width])
+        acc = np.zeros((h.height, h.width, 3), dtype=np.float32)
+        for t, idx in zip(tiles, indices):
+            with torch.no_grad():
+                x = lm.model.decode_indices(idx)[0, :, :t.height, :t.width]
+            w = blend_weights(t, h.height, h.width, h.overlap)
+            patch = x.clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+            acc[t.top:t.top + t.height, t.left:t.left + t.width] += patch * w[..., None]
+        return np.clip(np.round(acc * 255), 0, 255).astype(np.uint8)
+
+
+class _Header:
+    """Validated header fields of an image file."""
+
+    def __init__(self, model: str, quality: int, width: int, height: int, mode: str, tile: int, overlap: int):
+        self.model, self.quality, self.width, self.height = model, quality, width, height
+        self.mode, self.tile, self.overlap = mode, tile, overlap
+
+    @classmethod
+    def parse(cls, header: dict, file_size: int) -> "_Header":
+        types = {"model": str, "quality": int, "width": int, "height": int, "mode": str, "tile": int, "overlap": int}
+        for key, kind in types.items():
+            if not isinstance(header.get(key), kind):
+                raise CorruptDataError(f"image header field {key!r} is missing or not {kind.__name__}")
+        h = cls(**{k: header[k] for k in types})
+        if h.width < 1 or h.height < 1:
+            raise CorruptDataError(f"invalid image size {h.width}x{h.height}")
+        pixels = h.width * h.height
+        if pixels > MAX_PIXELS:
+            raise LimitExceededError(f"image of {h.width}x{h.height} exceeds the {MAX_PIXELS}-pixel limit")
+        if pixels > max(1 << 22, file_size * (1 << 20) // MIN_BYTES_PER_MPIXEL):
+            raise LimitExceededError(f"a {file_size}-byte file cannot hold a {h.width}x{h.height} image")
+        if h.mode not in MODES:
+            raise CorruptDataError(f"unknown colour mode {h.mode!r}")
+        if h.quality < 1:
+            raise CorruptDataError(f"invalid quality {h.quality}")
+        if h.tile < MULTIPLE or h.tile % MULTIPLE or h.tile > 1 << 14 or h.overlap < 0 or h.overlap % _STRIDE \
+                or h.overlap > h.tile:
+            raise CorruptDataError(f"invalid tiling {h.tile}/{h.overlap}")
+        return h
+
+
+def _latent_shape(t: Tile) -> tuple[int, int]:
+    """Fine latent ``(h, w)`` of a tile after padding to a multiple of 32."""
+    return -(-t.height // MULTIPLE) * (MULTIPLE // _STRIDE), -(-t.width // MULTIPLE) * (MULTIPLE // _STRIDE)
+
+
+def _table_ids(ctx: np.ndarray, num_tables: int) -> np.ndarray:
+    """Table of each symbol: group-major ``group * G + class`` for ``ctx`` ``[M, h, w]``."""
+    m = ctx.shape[0]
+    classes = num_tables // m
+    return (np.arange(m).reshape(m, 1, 1) * classes + ctx).ravel()
+
+
+def _to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``[h, w, 3]`` uint8 -> ``[1, 3, H, W]`` float in [0, 1], edge-padded to a multiple of 32."""
+    x = torch.from_numpy(np.array(rgb)).permute(2, 0, 1).float().div(255).unsqueeze(0)
+    h, w = rgb.shape[:2]
+    ph, pw = -h % MULTIPLE, -w % MULTIPLE
+    if ph or pw:
+        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+    return x.to(device)
+
+
+def _to_uint8(x: torch.Tensor) -> np.ndarray:
+    """``[3, H, W]`` float -> ``[H, W, 3]`` uint8 (rounded)."""
+    return x.clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+
+def _encode_alpha(alpha: np.ndarray) -> bytes:
+    """Lossless: horizontal differences mod 256 through the adaptive categorical coder."""
+    diff = np.diff(alpha.astype(np.int16), axis=1, prepend=0) % 256
+    return AdaptiveCategorical(256).encode(diff.ravel().astype(np.int32))
+
+
+def _decode_alpha(data: bytes, height: int, width: int) -> np.ndarray:
+    try:
+        diff = AdaptiveCategorical(256).decode(data, height * width).reshape(height, width)
+    except EntropyError as exc:
+        raise CorruptDataError(f"alpha section does not decode: {exc}") from None
+    return (np.cumsum(diff, axis=1) % 256).astype(np.uint8)
+
+
+# CodecError is re-raised by callers as is; this keeps the public error family visible here.
+_ = CodecError

@@ -1,0 +1,173 @@
+"""Multi-codebook vector quantization: one stage of the cascade.
+
+A stage splits a ``[B, M*d, h, w]`` latent into M groups of d channels; group m is quantized by
+its own codebook ``[K, d]``. Assignment is the nearest codeword, in training and at inference
+alike (training/inference mismatch is what made naive Gumbel sampling fail on CPU budgets).
+Codebooks learn by exponential-moving-average k-means, and codewords that fall out of use are
+re-seeded from current latents. Under the mixture-of-Gaussians view, codewords are the mixture
+means, ``temperature`` their shared variance and the index prior their weights; the soft
+posterior (``logits``) feeds the differentiable rate term.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+__all__ = ["MultiCodebookVQ"]
+
+_CHUNK = 8192  # positions per distance block: bounds memory to _CHUNK * M * K floats
+
+
+class MultiCodebookVQ(nn.Module):
+    """M sub-codebooks of K codewords of dimension d = channels / M.
+
+    Buffers: ``codebook`` ``[M, K, d]``; ``ema_count`` ``[M, K]`` (expected uses per batch);
+    ``ema_sum`` ``[M, K, d]``; ``temperature`` ``[M]`` (mean squared distance to the nearest
+    codeword, the mixture variance).
+    """
+
+    def __init__(self, channels: int, groups: int, codebook_size: int, decay: float = 0.99) -> None:
+        super().__init__()
+        if channels % groups:
+            raise ValueError("channels must be divisible by groups")
+        self.groups = groups
+        self.codebook_size = codebook_size
+        self.dim = channels // groups
+        self.decay = decay
+        self.register_buffer("codebook", torch.zeros(groups, codebook_size, self.dim))
+        self.register_buffer("ema_count", torch.zeros(groups, codebook_size))
+        self.register_buffer("ema_sum", torch.zeros(groups, codebook_size, self.dim))
+        self.register_buffer("temperature", torch.ones(groups))
+        self.register_buffer("initialized", torch.zeros((), dtype=torch.bool))
+
+    # -- layout helpers -------------------------------------------------------------------
+    def _split(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, M*d, h, w]`` -> ``[M, B*h*w, d]``."""
+        b, _, h, w = x.shape
+        return x.reshape(b, self.groups, self.dim, h * w).permute(1, 0, 3, 2).reshape(self.groups, -1, self.dim)
+
+    def _merge(self, v: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+        """``[M, B*h*w, d]`` -> ``[B, M*d, h, w]``."""
+        b, _, h, w = shape
+        return v.reshape(self.groups, b, h * w, self.dim).permute(1, 0, 3, 2).reshape(b, -1, h, w)
+
+    def distances(self, flat: torch.Tensor, codebook: torch.Tensor | None = None) -> torch.Tensor:
+        """Squared distances ``[M, N, K]`` from ``flat`` ``[M, N, d]`` to every codeword of
+        ``codebook`` ``[M, K, d]`` (default: the current one)."""
+        cb = self.codebook if codebook is None else codebook
+        return (flat.pow(2).sum(-1, keepdim=True) - 2 * flat @ cb.transpose(1, 2) + cb.pow(2).sum(-1).unsqueeze(1)).clamp_min(0)
+
+    # -- inference --------------------------------------------------------------------------
+    def indices(self, x: torch.Tensor) -> torch.Tensor:
+        """Nearest codeword per group: ``[B, M*d, h, w]`` -> ``[B, M, h, w]`` int64."""
+        flat = self._split(x)
+        idx = torch.cat([self.distances(c).argmin(-1) for c in flat.split(_CHUNK, dim=1)], dim=1)
+        b, _, h, w = x.shape
+        return idx.reshape(self.groups, b, h, w).transpose(0, 1)
+
+    def lookup(self, idx: torch.Tensor) -> torch.Tensor:
+        """Codewords for indices: ``[B, M, h, w]`` -> ``[B, M*d, h, w]``."""
+        b, m, h, w = idx.shape
+        flat = idx.transpose(0, 1).reshape(m, -1)
+        vecs = torch.stack([self.codebook[g][flat[g]] for g in range(m)])
+        return self._merge(vecs, torch.Size((b, m * self.dim, h, w)))
+
+    # -- training ---------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Quantize for training.
+
+        Returns ``(q, idx, dist)``: codewords ``[B, M*d, h, w]`` (no gradient to x), indices
+        ``[B, M, h, w]`` and squared distances ``[M, N, K]`` (differentiable in x) for the soft
+        posterior. Updates the codebooks (EMA k-means, re-seeding) when training.
+        """
+        flat = self._split(x)
+        if self.training and not bool(self.initialized):
+            self._initialize(flat.detach())
+        # a copy: the EMA update below changes the codebook in place, autograd needs this one
+        dist_ = self.distances(flat, self.codebook.clone())
+        idx_flat = dist_.argmin(-1)
+        if self.training:
+            self._update(flat.detach(), idx_flat, dist_.detach())
+        b, _, h, w = x.shape
+        idx = idx_flat.reshape(self.groups, b, h, w).transpose(0, 1)
+        return self.lookup(idx), idx, dist_
+
+    def logits(self, dist_: torch.Tensor) -> torch.Tensor:
+        """Mixture log-likelihood up to a constant: ``[M, N, K]`` -> ``[M, N, K]``."""
+        return -dist_ / self.temperature.view(-1, 1, 1)
+
+    @torch.no_grad()
+    def _initialize(self, flat: torch.Tensor) -> None:
+        """Codebooks from random latent vectors plus a few Lloyd iterations (k-means)."""
+        m, n, _ = flat.shape
+        pick = torch.randint(0, n, (m, self.codebook_size), device=flat.device)
+        cb = torch.stack([flat[g, pick[g]] for g in range(m)])
+        cb = cb + 1e-3 * torch.randn_like(cb)
+        for _ in range(8):
+            self.codebook.copy_(cb)
+            assign = self.distances(flat).argmin(-1)
+            onehot = nn.functional.one_hot(assign, self.codebook_size).to(flat.dtype)
+            counts = onehot.sum(1)
+            sums = onehot.transpose(1, 2) @ flat
+            cb = torch.where(counts.unsqueeze(-1) > 0, sums / counts.clamp_min(1).unsqueeze(-1), cb)
+        _broadcast(cb)
+        self.codebook.copy_(cb)
+        self.ema_sum.copy_(cb)
+        self.ema_count.fill_(1.0)
+        self.initialized.fill_(True)
+
+    @torch.no_grad()
+    def _update(self, flat: torch.Tensor, idx: torch.Tensor, dist_: torch.Tensor) -> None:
+        onehot = nn.functional.one_hot(idx, self.codebook_size).to(flat.dtype)  # [M, N, K]
+        counts = onehot.sum(1)
+        sums = onehot.transpose(1, 2) @ flat
+        nearest = dist_.gather(-1, idx.unsqueeze(-1)).squeeze(-1).mean(1) / self.dim  # [M]
+        _all_reduce_mean(counts, sums, nearest)
+        keep = self.decay
+        self.ema_count.mul_(keep).add_(counts, alpha=1 - keep)
+        self.ema_sum.mul_(keep).add_(sums, alpha=1 - keep)
+        self.temperature.mul_(keep).add_(nearest.clamp_min(1e-6) * self.dim, alpha=1 - keep)
+        n = self.ema_count.sum(1, keepdim=True)
+        smoothed = (self.ema_count + 1e-5) / (n + self.codebook_size * 1e-5) * n
+        self.codebook.copy_(self.ema_sum / smoothed.unsqueeze(-1))
+        self._reseed(flat)
+
+    @torch.no_grad()
+    def _reseed(self, flat: torch.Tensor) -> None:
+        """Move codewords used less than once per 100 batches onto random current latents."""
+        dead = self.ema_count < 0.01
+        if not bool(dead.any()):
+            return
+        m, n, _ = flat.shape
+        pick = torch.randint(0, n, (m, self.codebook_size), device=flat.device)
+        fresh = torch.stack([flat[g, pick[g]] for g in range(m)])
+        fresh = fresh + 1e-3 * fresh.std() * torch.randn_like(fresh)
+        _broadcast(fresh)
+        self.codebook[dead] = fresh[dead]
+        self.ema_sum[dead] = fresh[dead]
+        self.ema_count[dead] = 1.0
+
+    def usage_perplexity(self) -> torch.Tensor:
+        """``[M]`` perplexity of codeword usage (K when uniform, 1 when collapsed)."""
+        p = self.ema_count / self.ema_count.sum(1, keepdim=True).clamp_min(1e-12)
+        return torch.exp(-(p * p.clamp_min(1e-12).log()).sum(1))
+
+
+def _distributed() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def _all_reduce_mean(*tensors: torch.Tensor) -> None:
+    """Average statistics over replicas so that every replica's buffers stay identical."""
+    if not _distributed():
+        return
+    for t in tensors:
+        dist.all_reduce(t)
+        t.div_(dist.get_world_size())
+
+
+def _broadcast(t: torch.Tensor) -> None:
+    if _distributed():
+        dist.broadcast(t, src=0)

@@ -1,0 +1,76 @@
+"""Training data: image folders held in memory as uint8, random crops and flips.
+
+A fixed validation split is taken from the training folders by file name hash, so model
+selection never looks at Kodak (the test set).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+__all__ = ["IMAGE_SUFFIXES", "list_images", "split_train_val", "ImageBank"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def list_images(root: str | Path) -> list[Path]:
+    """Every image file under ``root``, sorted (deterministic across machines)."""
+    root = Path(root)
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"no images under {root}")
+    return files
+
+
+def split_train_val(files: list[Path], val_fraction: float = 0.05) -> tuple[list[Path], list[Path]]:
+    """Split by a hash of the file name: stable whatever the folder order or machine."""
+    def is_val(p: Path) -> bool:
+        h = int(hashlib.sha256(p.name.encode()).hexdigest()[:8], 16)
+        return h / 0xFFFFFFFF < val_fraction
+    val = [p for p in files if is_val(p)]
+    return [p for p in files if not is_val(p)], val
+
+
+class ImageBank:
+    """Decoded RGB images ``[H, W, 3]`` uint8 kept in memory, with a crop sampler."""
+
+    def __init__(self, files: list[Path], min_side: int) -> None:
+        self.images = []
+        for p in files:
+            with Image.open(p) as im:
+                arr = np.asarray(im.convert("RGB"))
+            if min(arr.shape[:2]) >= min_side:
+                self.images.append(arr)
+        if not self.images:
+            raise ValueError(f"no image has both sides >= {min_side}")
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def random_batch(self, batch: int, crop: int, rng: np.random.Generator) -> torch.Tensor:
+        """``[batch, 3, crop, crop]`` float32 in [0, 1]: random image, position and flips."""
+        out = np.empty((batch, crop, crop, 3), dtype=np.uint8)
+        for i in range(batch):
+            img = self.images[rng.integers(len(self.images))]
+            top = rng.integers(img.shape[0] - crop + 1)
+            left = rng.integers(img.shape[1] - crop + 1)
+            patch = img[top:top + crop, left:left + crop]
+            if rng.random() < 0.5:
+                patch = patch[:, ::-1]
+            if rng.random() < 0.5:
+                patch = patch[::-1]
+            out[i] = patch
+        return torch.from_numpy(out).permute(0, 3, 1, 2).float().div_(255.0)
+
+    def center_crops(self, crop: int) -> torch.Tensor:
+        """``[N, 3, crop, crop]`` float32: the centre crop of every image (validation)."""
+        crops = []
+        for img in self.images:
+            top, left = (img.shape[0] - crop) // 2, (img.shape[1] - crop) // 2
+            crops.append(img[top:top + crop, left:left + crop])
+        return torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float().div_(255.0)

@@ -1,0 +1,89 @@
+"""Export a training checkpoint to shipped weights and measure them on Kodak.
+
+    python -m train.export checkpoints/vq/best --id gmq-v1 --kodak ../shared/data/kodak
+
+Steps: round the model to fp16, set the context class maps, estimate the integer frequency
+tables from training crops (never Kodak), write safetensors, add the manifest entry, then run the
+same evaluation as ``codec eval`` on the shipped file and record its numbers in the manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from codec.image.codec import ImageCodec
+from codec.image.config import ImageModelConfig
+from codec.image.evaluate import evaluate_folder
+from codec.image.model import ImageModel
+from codec.image.tables import freeze
+from codec.weights import WEIGHTS_DIR, load_manifest, save_image_model, write_manifest
+
+from .checkpoint import load_checkpoint
+from .data import ImageBank, list_images, split_train_val
+from .loop import DEFAULT_DATA
+
+__all__ = ["main"]
+
+
+def _crops(data: Path, count: int, crop: int, batch: int, seed: int):
+    train, _ = split_train_val(list_images(data))
+    bank = ImageBank(train, crop)
+    rng = np.random.default_rng(seed)
+    for _ in range(0, count, batch):
+        yield bank.random_batch(batch, crop, rng)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m train.export", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint", type=Path, help="checkpoint folder (e.g. checkpoints/vq/best)")
+    p.add_argument("--id", required=True, help="model id: names the file and is written into every encoded file")
+    p.add_argument("--weights", type=Path, default=WEIGHTS_DIR, help="weights folder (default: %(default)s)")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="training images for the tables")
+    p.add_argument("--crops", type=int, default=512, help="256x256 training crops used to estimate the tables")
+    p.add_argument("--kodak", type=Path, default=None, help="test folder to measure (recorded in the manifest)")
+    p.add_argument("--no-default", action="store_true", help="do not make this the default model")
+    args = p.parse_args(argv)
+
+    torch.manual_seed(0)
+    meta = json.loads((args.checkpoint / "state.json").read_text())
+    if meta.get("arch", "vq") != "vq":
+        raise SystemExit("only the VQ model ships as codec weights (the hyperprior peer is evaluated by benchmarks)")
+    config = ImageModelConfig.from_dict(meta["config"])
+    model = ImageModel(config)
+    load_checkpoint(args.checkpoint, model, None, None)
+    model_id = args.id
+    started = time.time()
+    loaded = freeze(model, model_id, _crops(args.data, args.crops, 256, 16, seed=1))
+    recipe = meta.get("recipe", {})
+    entry = {"qualities": list(range(1, config.num_qualities + 1)),
+             "training": {"steps": meta["step"], "cpu_hours": round(meta["elapsed"] / 3600, 2),
+                          "data": "shared/data/train (BSDS500 + Urban100 subset), validation split held out",
+                          **{k: v for k, v in recipe.items() if k != "data"}}}
+    entry = save_image_model(loaded, args.weights, entry, make_default=not args.no_default)
+    size = (args.weights / entry["file"]).stat().st_size
+    print(f"wrote {args.weights / entry['file']} ({size:,} bytes, sha256 {entry['sha256'][:12]}...) "
+          f"in {time.time() - started:.0f} s")
+
+    if args.kodak is not None:
+        qualities = list(range(1, config.num_qualities + 1))
+        results, _ = evaluate_folder(args.kodak, qualities, lambda q: ImageCodec(
+            quality=q, model_id=model_id, weights_dir=args.weights))
+        manifest = load_manifest(args.weights)
+        manifest["models"][model_id]["kodak"] = {
+            "qualities": qualities, **{k: [round(v, 5) for v in vals] for k, vals in results.items()},
+            "measured_with": f"python -m train.export {args.checkpoint} --id {model_id} --kodak {args.kodak}"}
+        write_manifest(args.weights, manifest)
+        for q, b, ps in zip(qualities, results["bpp"], results["psnr-rgb"]):
+            print(f"kodak q{q}: {b:.4f} bpp  {ps:.2f} dB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,173 @@
+"""Train the image model (or the scale-hyperprior peer) on image folders.
+
+One process::
+
+    python -m train.loop --out checkpoints/vq --minutes 60 --threads 1
+
+Several (DistributedDataParallel; gloo on CPU, nccl on GPU)::
+
+    torchrun --nproc_per_node 2 -m train.loop --out checkpoints/vq --minutes 60
+
+Runs resume exactly from ``OUT/latest`` (model, optimizer, step, RNG states, elapsed time);
+``--init WEIGHTS`` starts from exported weights with a fresh optimizer when no checkpoint exists.
+Every ``--checkpoint-minutes`` the run validates on a fixed split of the training folders
+(never Kodak), appends a line to ``OUT/log.jsonl`` and saves ``latest`` (and ``best``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from codec.image.config import ImageModelConfig
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .data import ImageBank, list_images, split_train_val
+from .objectives import build_objective
+
+__all__ = ["main", "learning_rate"]
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "train"
+
+
+def learning_rate(step: int, base: float, warmup: int, decay_start: int | None, decay_steps: int) -> float:
+    """Linear warm-up, constant, then cosine decay to base/10 over ``decay_steps``."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    if decay_start is None or step < decay_start:
+        return base
+    t = min(1.0, (step - decay_start) / max(1, decay_steps))
+    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m train.loop", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="training image folder (default: %(default)s)")
+    p.add_argument("--out", type=Path, required=True, help="checkpoint folder (resumed when it has 'latest')")
+    p.add_argument("--arch", choices=("vq", "hyperprior"), default="vq", help="our VQ model or the bmshj2018 peer")
+    p.add_argument("--config", type=str, default="{}", help="JSON overrides of ImageModelConfig")
+    p.add_argument("--lmbda", type=float, default=None, help="distortion weight (default: the objective's)")
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--warmup", type=int, default=300)
+    p.add_argument("--decay-start", type=int, default=None, help="step where cosine decay begins")
+    p.add_argument("--decay-steps", type=int, default=20000)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--crop", type=int, default=128)
+    p.add_argument("--minutes", type=float, default=None, help="stop after this much wall time")
+    p.add_argument("--steps", type=int, default=None, help="stop at this total step")
+    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    p.add_argument("--val-images", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init", type=Path, default=None, help="exported weights to start from (fresh optimizer)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if world > 1:
+        dist.init_process_group("nccl" if args.device == "cuda" else "gloo")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device, int(os.environ.get("LOCAL_RANK", "0")) if args.device == "cuda" else None)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    config = ImageModelConfig.from_dict(json.loads(args.config))
+    objective = build_objective(args.arch, config, args.lmbda)
+    model = objective.model.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+
+    train_files, val_files = split_train_val(list_images(args.data))
+    bank = ImageBank(train_files, args.crop)
+    val = ImageBank(val_files[: args.val_images], 256).center_crops(256).to(device)
+
+    state = {"step": 0, "elapsed": 0.0, "best": -1e9, "arch": args.arch, "config": json.loads(config.to_json()),
+             "recipe": {"lmbda": args.lmbda, "lr": args.lr, "batch": args.batch, "crop": args.crop,
+                        "data": str(args.data), "world_size": world}}
+    latest = args.out / "latest"
+    if (latest / "state.json").exists():
+        state.update(load_checkpoint(latest, model, opt, rng))
+        state.pop("optimizer", None), state.pop("numpy_rng", None)
+    elif args.init is not None:
+        from codec.weights import load_model_weights
+        load_model_weights(model, args.init)
+    # every replica draws different crops from its own stream, all replicas share parameters
+    if rank:
+        rng = np.random.default_rng([args.seed, rank, state["step"]])
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, broadcast_buffers=False)
+
+    start, last_ckpt = time.time(), time.time()
+    elapsed0 = state["elapsed"]
+    interval: dict[str, list[float]] = {}
+    bar = tqdm(initial=state["step"], total=args.steps, disable=rank != 0, dynamic_ncols=True, desc="train")
+    log = args.out / "log.jsonl"
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def checkpoint(final: bool = False) -> None:
+        metrics = objective.evaluate(val)
+        state["elapsed"] = elapsed0 + time.time() - start
+        names = ["latest"]
+        if metrics["score"] > state["best"]:
+            state["best"] = metrics["score"]
+            names.append("best")
+        line = {"step": state["step"], "elapsed_s": round(state["elapsed"], 1), "lr": opt.param_groups[0]["lr"],
+                "train": {k: round(float(np.mean(v)), 4) for k, v in sorted(interval.items())},
+                "val": {k: round(v, 4) for k, v in metrics.items()}, "final": final}
+        interval.clear()
+        if rank == 0:
+            save_checkpoint(args.out, model, opt, state, rng, tuple(names))
+            with open(log, "a") as f:
+                f.write(json.dumps(line) + "\n")
+            bar.write(json.dumps(line))
+
+    stop = False
+    while not stop:
+        lr = learning_rate(state["step"], args.lr, args.warmup, args.decay_start, args.decay_steps)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        x = bank.random_batch(args.batch, args.crop, rng).to(device)
+        loss, stats = objective.loss(net, x, rng)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        state["step"] += 1
+        objective.after_step(state["step"])
+        for k, v in stats.items():
+            interval.setdefault(k, []).append(v)
+        bar.update(1)
+        now = time.time()
+        stop = (args.steps is not None and state["step"] >= args.steps) or \
+               (args.minutes is not None and now - start >= args.minutes * 60)
+        if world > 1:  # every replica must agree on stopping and checkpointing
+            flags = torch.tensor([float(stop), float(now - last_ckpt >= args.checkpoint_minutes * 60)])
+            dist.broadcast(flags, src=0)
+            stop, due = bool(flags[0]), bool(flags[1])
+        else:
+            due = now - last_ckpt >= args.checkpoint_minutes * 60
+        if due or stop:
+            checkpoint(final=stop)
+            last_ckpt = time.time()
+    bar.close()
+    if world > 1:
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

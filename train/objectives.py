@@ -1,0 +1,106 @@
+"""What one training step optimizes, for our VQ model and for the scale-hyperprior peer.
+
+Both objectives share the form ``lambda * 255^2 * MSE + bpp`` (plus latent terms for VQ), take a
+batch ``[B, 3, H, W]`` in [0, 1] and return ``(loss, stats)``; ``evaluate`` gives per-quality
+PSNR and bpp (ideal code length) on a validation batch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from codec.image.config import ImageModelConfig
+from codec.image.model import ImageModel
+
+__all__ = ["VQObjective", "HyperpriorObjective", "build_objective", "psnr"]
+
+
+def psnr(mse: float) -> float:
+    return 10 * math.log10(1.0 / max(mse, 1e-12))
+
+
+class VQObjective:
+    """Variable-rate training of :class:`ImageModel`: each step draws the number of stages
+    (quality) uniformly, so one model learns every prefix of the bitstream.
+
+    ``lmbda`` weighs distortion against the soft index rate; ``beta`` the commitment and coarse
+    prediction losses (latent units).
+    """
+
+    def __init__(self, config: ImageModelConfig, lmbda: float = 0.05, beta: float = 1.0) -> None:
+        self.model = ImageModel(config)
+        self.lmbda, self.beta = lmbda, beta
+
+    def loss(self, net: nn.Module, x: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, dict]:
+        quality = int(rng.integers(1, self.model.config.num_qualities + 1))
+        out = net(x, quality)
+        pixels = x.shape[0] * x.shape[2] * x.shape[3]
+        mse = F.mse_loss(out["x_hat"], x)
+        bpp_soft = out["rate"].sum() / pixels
+        loss = self.lmbda * 255**2 * mse + bpp_soft + self.beta * (out["commit"] + out["predict"])
+        stats = {f"psnr_q{quality}": psnr(mse.item()), f"bpp_q{quality}": (out["bits"].sum() / pixels).item(),
+                 "commit": out["commit"].item(), "predict": out["predict"].item()}
+        return loss, stats
+
+    @torch.no_grad()
+    def evaluate(self, x: torch.Tensor) -> dict:
+        self.model.eval()
+        pixels = x.shape[0] * x.shape[2] * x.shape[3]
+        out = {}
+        for q in range(1, self.model.config.num_qualities + 1):
+            r = self.model(x, q)
+            mse = F.mse_loss(r["x_hat"].clamp(0, 1), x).item()
+            out[f"psnr_q{q}"], out[f"bpp_q{q}"] = psnr(mse), r["bits"].sum().item() / pixels
+        out["score"] = float(np.mean([out[f"psnr_q{q}"] for q in range(1, self.model.config.num_qualities + 1)]))
+        usage = [vq.usage_perplexity().min().item() for vq in [self.model.coarse_vq, *self.model.fine_vq]]
+        out["min_perplexity"] = min(usage)
+        self.model.train()
+        return out
+
+    def after_step(self, step: int) -> None:
+        if step % 500 == 0:
+            self.model.refresh_contexts()
+
+
+class HyperpriorObjective:
+    """CompressAI's bmshj2018 scale-hyperprior (the peer), trained by the same loop."""
+
+    def __init__(self, n: int = 96, m: int = 128, lmbda: float = 0.0130) -> None:
+        from compressai.models import ScaleHyperprior
+        self.model = ScaleHyperprior(n, m)
+        self.lmbda = lmbda
+
+    def loss(self, net: nn.Module, x: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, dict]:
+        out = net(x)
+        pixels = x.shape[0] * x.shape[2] * x.shape[3]
+        bpp = sum(torch.log(l).sum() for l in out["likelihoods"].values()) / (-math.log(2) * pixels)
+        mse = F.mse_loss(out["x_hat"], x)
+        aux = self.model.aux_loss()
+        loss = self.lmbda * 255**2 * mse + bpp + aux
+        return loss, {"psnr": psnr(mse.item()), "bpp": bpp.item(), "aux": aux.item()}
+
+    @torch.no_grad()
+    def evaluate(self, x: torch.Tensor) -> dict:
+        self.model.eval()
+        out = self.model(x)
+        pixels = x.shape[0] * x.shape[2] * x.shape[3]
+        bpp = sum(torch.log(l).sum() for l in out["likelihoods"].values()).item() / (-math.log(2) * pixels)
+        p = psnr(F.mse_loss(out["x_hat"].clamp(0, 1), x).item())
+        self.model.train()
+        return {"psnr": p, "bpp": bpp, "score": p - 10 * bpp}
+
+    def after_step(self, step: int) -> None:
+        return None
+
+
+def build_objective(arch: str, config: ImageModelConfig, lmbda: float | None):
+    if arch == "vq":
+        return VQObjective(config) if lmbda is None else VQObjective(config, lmbda)
+    if arch == "hyperprior":
+        return HyperpriorObjective() if lmbda is None else HyperpriorObjective(lmbda=lmbda)
+    raise ValueError(f"unknown architecture {arch!r} (choose vq or hyperprior)")
