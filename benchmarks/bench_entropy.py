@@ -70,16 +70,16 @@ def sources(n: int, rng: np.random.Generator) -> list[dict]:
                     enc=lambda: E.encode_symbols(s0, one),
                     dec=lambda d: E.decode_symbols(d, one, n)))
     prior = E.FrequencyTables(E.quantize_pmf(rng.dirichlet(np.full(256, 0.05), size=64)))
-    ids1 = np.repeat(rng.integers(0, 64, -(-n // 16)), 16)[:n]  # context runs of 16
+    ids1 = rng.integers(0, 64, n)  # i.i.d. contexts, no runs: the worst case for grouping
     s1 = _sample(prior, ids1, rng)
-    out.append(dict(name="indexed 64 tables x K=256", tables=prior, ids=ids1, sym=s1,
+    out.append(dict(name="indexed 64 tables x K=256, i.i.d. ids", tables=prior, ids=ids1, sym=s1,
                     enc=lambda: E.encode_symbols(s1, prior, ids1),
                     dec=lambda d: E.decode_symbols(d, prior, table_ids=ids1)))
     fam = E.ScaleFamily("laplace", np.geomspace(0.1, 32.0, 64), 255)
     ids2 = np.repeat(rng.integers(0, 64, -(-n // 64)), 64)[:n]  # one scale per block of 64
     vals = np.round(rng.laplace(0.0, fam.scales[ids2])).astype(np.int64)
     s2 = fam._split(vals)[0]  # the same symbols compressai gets
-    out.append(dict(name="Laplace residuals, 64 scales, K=513", tables=fam.tables, ids=ids2, sym=s2,
+    out.append(dict(name="Laplace residuals, 64 scales (1 per 64 values), K=513", tables=fam.tables, ids=ids2, sym=s2,
                     enc=lambda: fam.encode(vals, ids2),
                     dec=lambda d: fam.decode(d, ids2), check=vals))
     return out

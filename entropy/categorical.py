@@ -5,10 +5,12 @@ ANS is a stack: the last symbol pushed is the first popped. :func:`encode_symbol
 the ``push_*`` / ``pop_*`` helpers expose it for callers that put several arrays into one
 stream: pop in the reverse order of push.
 
-Indexed coding (``table_ids``) is vectorized by grouping: symbols are stably sorted by
-table id (a canonical order the decoder can rebuild from ``table_ids`` alone), each
-non-empty group is coded as one batch with its table's model, and the decoder scatters the
-groups back. The loop runs over distinct tables, never over symbols.
+Indexed coding (``table_ids``) is vectorized by grouping, in a canonical order the decoder
+rebuilds from ``table_ids`` alone: the symbols are cut into consecutive chunks (see
+:data:`CHUNK_SYMBOLS`); within a chunk they are stably sorted by table id; each non-empty
+group is coded as one batch with its table's cached model. Chunks are pushed last-first, so
+the decoder pops chunk 0 first, group by group, and scatters the groups back. The loops run
+over chunks and distinct tables, never over symbols.
 """
 
 from __future__ import annotations
@@ -28,7 +30,20 @@ from ._coder import (
 from .errors import EntropyError
 from .tables import FrequencyTables, resolve_table_ids
 
-__all__ = ["encode_symbols", "decode_symbols", "push_symbols_reverse", "pop_symbols"]
+__all__ = [
+    "CHUNK_SYMBOLS",
+    "GROUP_MIN_AVERAGE",
+    "encode_symbols",
+    "decode_symbols",
+    "push_symbols_reverse",
+    "pop_symbols",
+]
+
+#: Indexed coding works on consecutive chunks of ``max(CHUNK_SYMBOLS, GROUP_MIN_AVERAGE * T)``
+#: symbols, so that sorting and gathering stay in cache. Part of the bitstream: pinned.
+CHUNK_SYMBOLS = 1 << 18
+#: Chunks hold at least this many symbols per table on average (bounds per-call overhead).
+GROUP_MIN_AVERAGE = 16
 
 _AnsCoder = constriction.stream.stack.AnsCoder
 
@@ -66,6 +81,12 @@ def _group(table_ids: np.ndarray, num_tables: int) -> tuple[np.ndarray, np.ndarr
     return order, bounds
 
 
+def _chunks(count: int, num_tables: int) -> list[tuple[int, int]]:
+    """``[lo, hi)`` of the chunks of the canonical order (see module docstring)."""
+    size = max(CHUNK_SYMBOLS, GROUP_MIN_AVERAGE * num_tables)
+    return [(lo, min(lo + size, count)) for lo in range(0, count, size)]
+
+
 def push_symbols_reverse(
     coder: _AnsCoder, symbols: np.ndarray, tables: FrequencyTables, table_ids: np.ndarray
 ) -> None:
@@ -79,15 +100,15 @@ def push_symbols_reverse(
     """
     if symbols.size == 0 or tables.num_symbols == 1:
         return  # a one-symbol alphabet costs 0 bits
-    if tables.num_tables == 1:
-        with guard("encoding failed"):
-            coder.encode_reverse(symbols, tables.model(0))
-        return
-    order, bounds = _group(table_ids, tables.num_tables)
-    grouped = symbols[order]
     with guard("encoding failed"):
-        for t in np.flatnonzero(np.diff(bounds))[::-1]:
-            coder.encode_reverse(grouped[bounds[t] : bounds[t + 1]], tables.model(int(t)))
+        if tables.num_tables == 1:
+            coder.encode_reverse(symbols, tables.model(0))
+            return
+        for lo, hi in reversed(_chunks(symbols.size, tables.num_tables)):
+            order, bounds = _group(table_ids[lo:hi], tables.num_tables)
+            grouped = symbols[lo:hi][order]
+            for t in np.flatnonzero(np.diff(bounds))[::-1]:
+                coder.encode_reverse(grouped[bounds[t] : bounds[t + 1]], tables.model(int(t)))
 
 
 def pop_symbols(
@@ -100,17 +121,18 @@ def pop_symbols(
     """
     if count == 0 or tables.num_symbols == 1:
         return np.zeros(count, dtype=np.int32)
-    if tables.num_tables == 1:
-        with guard("corrupt data"):
-            return np.asarray(coder.decode(tables.model(0), count), dtype=np.int32)
-    order, bounds = _group(table_ids, tables.num_tables)
-    grouped = np.empty(count, dtype=np.int32)
-    with guard("corrupt data"):
-        for t in np.flatnonzero(np.diff(bounds)):
-            lo, hi = int(bounds[t]), int(bounds[t + 1])
-            grouped[lo:hi] = coder.decode(tables.model(int(t)), hi - lo)
     out = np.empty(count, dtype=np.int32)
-    out[order] = grouped
+    with guard("corrupt data"):
+        if tables.num_tables == 1:
+            out[:] = coder.decode(tables.model(0), count)
+            return out
+        for lo, hi in _chunks(count, tables.num_tables):
+            order, bounds = _group(table_ids[lo:hi], tables.num_tables)
+            grouped = np.empty(hi - lo, dtype=np.int32)
+            for t in np.flatnonzero(np.diff(bounds)):
+                a, b = int(bounds[t]), int(bounds[t + 1])
+                grouped[a:b] = coder.decode(tables.model(int(t)), b - a)
+            out[lo:hi][order] = grouped
     return out
 
 

@@ -103,6 +103,23 @@ def test_overhead_within_target() -> None:
     ce = t.cross_entropy_bits(sym, ids)
     assert len(data) * 8 <= ce * 1.001 + 256
     assert len(data) * 8 >= ce * 0.999 - 256
+    out = decode_symbols(data, t, sym.size, ids)  # 2 chunks of the canonical order
+    assert out.size == sym.size
+    np.testing.assert_array_equal(out, sym)
+
+
+@pytest.mark.parametrize("chunk, t, n", [(50, 3, 1000), (64, 40, 5000), (1, 2, 30)])
+def test_chunked_order_round_trip(monkeypatch: pytest.MonkeyPatch, chunk: int, t: int, n: int) -> None:
+    import entropy.categorical as cat
+
+    monkeypatch.setattr(cat, "CHUNK_SYMBOLS", chunk)
+    rng = np.random.default_rng(chunk + t)
+    tables = FrequencyTables(quantize_pmf(rng.dirichlet(np.ones(9), size=t)))
+    ids = np.repeat(rng.integers(0, t, n // 5 + 1), 5)[:n] if t > 2 else rng.integers(0, t, n)
+    sym = rng.integers(0, 9, n)
+    out = decode_symbols(encode_symbols(sym, tables, ids), tables, n, ids)
+    assert out.size == n
+    np.testing.assert_array_equal(out, sym)
 
 
 @pytest.mark.parametrize(
