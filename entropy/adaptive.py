@@ -22,7 +22,15 @@ from __future__ import annotations
 import constriction
 import numpy as np
 
-from ._coder import as_index_array, check_count, encoder_bytes, finish_decoder, guard, new_decoder, new_encoder
+from ._coder import (
+    as_index_array,
+    check_count,
+    encoder_bytes,
+    finish_decoder,
+    guard,
+    new_decoder,
+    new_encoder,
+)
 from .errors import EntropyError
 from .tables import CATEGORICAL_PERFECT, CONSTRICTION_PRECISION, MAX_ALPHABET
 
@@ -124,7 +132,7 @@ class AdaptiveCategorical:
                 probs.append(self._probs(counts))
                 counts = self._update(counts, s[lo:hi])
             with guard("encoding failed"):
-                for b, p in zip(reversed(blocks), reversed(probs)):
+                for b, p in zip(reversed(blocks), reversed(probs), strict=True):
                     lo, hi = self._block(prefix, b, s.size)
                     coder.encode_reverse(s[lo:hi], _Categorical(p, perfect=CATEGORICAL_PERFECT))
         return encoder_bytes(coder)

@@ -18,7 +18,13 @@ import numpy as np
 
 from ._coder import guard
 
-__all__ = ["MAX_MAGNITUDE_BITS", "CHUNK_BITS", "push_magnitudes_reverse", "pop_magnitudes", "magnitude_bits"]
+__all__ = [
+    "MAX_MAGNITUDE_BITS",
+    "CHUNK_BITS",
+    "push_magnitudes_reverse",
+    "pop_magnitudes",
+    "magnitude_bits",
+]
 
 #: Magnitudes are below ``2**MAX_MAGNITUDE_BITS``.
 MAX_MAGNITUDE_BITS = 63

@@ -33,7 +33,14 @@ import zlib
 
 import numpy as np
 
-from ._coder import as_index_array, check_count, encoder_bytes, finish_decoder, new_decoder, new_encoder
+from ._coder import (
+    as_index_array,
+    check_count,
+    encoder_bytes,
+    finish_decoder,
+    new_decoder,
+    new_encoder,
+)
 from .categorical import pop_symbols, push_symbols_reverse
 from .errors import EntropyError
 from .escape import magnitude_bits, pop_magnitudes, push_magnitudes_reverse
@@ -117,9 +124,11 @@ class ScaleFamily:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ScaleFamily):
             return NotImplemented
-        return (self._kind, self._support) == (other._kind, other._support) and np.array_equal(
-            self._scales, other._scales
-        ) and self._tables == other._tables
+        return (
+            (self._kind, self._support) == (other._kind, other._support)
+            and np.array_equal(self._scales, other._scales)
+            and self._tables == other._tables
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -198,7 +207,9 @@ class ScaleFamily:
         """Model cross-entropy in bits: symbol code lengths plus exact raw escape bits."""
         sym, mag = self._split(values)
         ids = self._ids(scale_ids, sym.size)
-        return self._tables.cross_entropy_bits(sym, ids) + (magnitude_bits(mag) if mag.size else 0.0)
+        return self._tables.cross_entropy_bits(sym, ids) + (
+            magnitude_bits(mag) if mag.size else 0.0
+        )
 
     def best_scale_ids(self, blocks: np.ndarray) -> np.ndarray:
         """The cheapest scale for each block of values (encoder-side helper).
@@ -221,7 +232,9 @@ class ScaleFamily:
     def to_bytes(self) -> bytes:
         """``"ESF1" | u8 version | u8 kind id | u16 0 | u32 support | u32 S | S f64 scales |``
         ``FrequencyTables.to_bytes() | u32 CRC32 of everything before``, little-endian."""
-        head = _HEADER.pack(_MAGIC, _VERSION, KIND_IDS[self._kind], 0, self._support, self.num_scales)
+        head = _HEADER.pack(
+            _MAGIC, _VERSION, KIND_IDS[self._kind], 0, self._support, self.num_scales
+        )
         body = head + self._scales.astype("<f8").tobytes() + self._tables.to_bytes()
         return body + struct.pack("<I", zlib.crc32(body))
 

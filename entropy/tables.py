@@ -229,7 +229,8 @@ class FrequencyTables:
         return hash((self._precision, self._freqs.shape, self._freqs.tobytes()))
 
     def __repr__(self) -> str:
-        return f"FrequencyTables(T={self.num_tables}, K={self.num_symbols}, precision={self.precision})"
+        t, k, p = self.num_tables, self.num_symbols, self.precision
+        return f"FrequencyTables(T={t}, K={k}, precision={p})"
 
     @property
     def codelengths(self) -> np.ndarray:
@@ -253,9 +254,7 @@ class FrequencyTables:
             self._models[table_id] = m
         return m
 
-    def cross_entropy_bits(
-        self, symbols: np.ndarray, table_ids: np.ndarray | None = None
-    ) -> float:
+    def cross_entropy_bits(self, symbols: np.ndarray, table_ids: np.ndarray | None = None) -> float:
         """Ideal size in bits of ``symbols`` under these tables.
 
         Args:

@@ -21,8 +21,9 @@ from entropy import AdaptiveCategorical, EntropyError
 def test_round_trip(k: int, n: int, interval: int, increment: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     sym = rng.integers(0, k, n) if seed % 2 else np.minimum(rng.geometric(0.3, n) - 1, k - 1)
-    coder = AdaptiveCategorical(k, increment=increment, limit=max(2 * k, 1 << 12),
-                                update_interval=interval)
+    coder = AdaptiveCategorical(
+        k, increment=increment, limit=max(2 * k, 1 << 12), update_interval=interval
+    )
     data = coder.encode(sym)
     out = coder.decode(data, n)
     assert out.dtype == np.int32 and out.shape == (n,)
@@ -54,8 +55,13 @@ def test_settings_are_part_of_the_format() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(num_symbols=0), dict(num_symbols=4, increment=0), dict(num_symbols=4, limit=7),
-     dict(num_symbols=4, update_interval=0), dict(num_symbols=2.5)],
+    [
+        dict(num_symbols=0),
+        dict(num_symbols=4, increment=0),
+        dict(num_symbols=4, limit=7),
+        dict(num_symbols=4, update_interval=0),
+        dict(num_symbols=2.5),
+    ],
 )
 def test_bad_settings(kwargs: dict) -> None:
     with pytest.raises(EntropyError):

@@ -86,7 +86,9 @@ def test_empty_and_degenerate() -> None:
     one = FrequencyTables(np.array([[2**24], [2**24]]))
     data = encode_symbols(np.zeros(9, np.int64), one, np.arange(9) % 2)
     assert len(data) <= 8  # only the stream check value: K=1 symbols cost 0 bits
-    np.testing.assert_array_equal(decode_symbols(data, one, table_ids=np.arange(9) % 2), np.zeros(9))
+    np.testing.assert_array_equal(
+        decode_symbols(data, one, table_ids=np.arange(9) % 2), np.zeros(9)
+    )
     with pytest.raises(EntropyError):
         decode_symbols(b"", one, 9, np.arange(9) % 2)  # missing check value
     with pytest.raises(EntropyError):
@@ -109,7 +111,9 @@ def test_overhead_within_target() -> None:
 
 
 @pytest.mark.parametrize("chunk, t, n", [(50, 3, 1000), (64, 40, 5000), (1, 2, 30)])
-def test_chunked_order_round_trip(monkeypatch: pytest.MonkeyPatch, chunk: int, t: int, n: int) -> None:
+def test_chunked_order_round_trip(
+    monkeypatch: pytest.MonkeyPatch, chunk: int, t: int, n: int
+) -> None:
     import entropy.categorical as cat
 
     monkeypatch.setattr(cat, "CHUNK_SYMBOLS", chunk)
@@ -169,7 +173,9 @@ def _decode_or_error(data: bytes, tables: FrequencyTables, ids: np.ndarray) -> N
     assert out.min(initial=0) >= 0 and out.max(initial=0) < tables.num_symbols
 
 
-_TABLES = FrequencyTables(quantize_pmf(np.random.default_rng(5).dirichlet(np.full(300, 0.2), size=6)))
+_TABLES = FrequencyTables(
+    quantize_pmf(np.random.default_rng(5).dirichlet(np.full(300, 0.2), size=6))
+)
 _IDS = np.random.default_rng(6).integers(0, 6, 2000)
 
 

@@ -12,13 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-
 GOLDEN_SHA256 = "30906b124329a43ab6b4015e6737b96b4fc5dbbaaa3fd14febf08a5369979049"
 
 # Builds tables from floats and counts, encodes with every coder, and prints hashes; with a
 # file argument it also decodes the parent's bytes and checks them.
-_SCRIPT = r'''
+_SCRIPT = r"""
 import hashlib, sys
 import numpy as np
 import entropy as E
@@ -37,7 +35,8 @@ def streams():
     ad = E.AdaptiveCategorical(256)
     parts = [E.encode_symbols(sym, t, ids), E.encode_symbols(csym, c, cid),
              fam.encode(vals, sid), ad.encode(sym), t.to_bytes(), fam.to_bytes()]
-    decode = [lambda d: E.decode_symbols(d, t, table_ids=ids), lambda d: E.decode_symbols(d, c, table_ids=cid),
+    decode = [lambda d: E.decode_symbols(d, t, table_ids=ids),
+              lambda d: E.decode_symbols(d, c, table_ids=cid),
               lambda d: fam.decode(d, sid), lambda d: ad.decode(d, sym.size), None, None]
     expect = [sym, csym, vals, sym, None, None]
     return parts, decode, expect
@@ -52,17 +51,28 @@ if len(sys.argv) > 1:
         if dec is not None:
             assert np.array_equal(dec(other), exp)
 print(hashlib.sha256(b"".join(parts)).hexdigest())
-'''
+"""
 
 
 def _run(env_threads: str, *args: str) -> str:
     env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    for var in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+    ):
         env[var] = env_threads
     root = Path(__file__).resolve().parents[1]
     env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
-    res = subprocess.run([sys.executable, "-c", _SCRIPT, *args], env=env, cwd=root,
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, *args],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     return res.stdout.strip()
 
@@ -78,15 +88,23 @@ def test_cross_process_bit_exact_and_golden(tmp_path: Path) -> None:
     assert _run("3", str(blob)).splitlines()[-1] == here
     if os.environ.get("UPDATE_GOLDEN") == "1":
         src = Path(__file__).read_text()
-        Path(__file__).write_text(re.sub(r'GOLDEN_SHA256 = "30906b124329a43ab6b4015e6737b96b4fc5dbbaaa3fd14febf08a5369979049"]*"', f'GOLDEN_SHA256 = "30906b124329a43ab6b4015e6737b96b4fc5dbbaaa3fd14febf08a5369979049"', src))
+        pattern = re.compile(r"^GOLDEN_SHA256 = .*$", re.M)  # only the constant's own line
+        Path(__file__).write_text(pattern.sub(f'GOLDEN_SHA256 = "{here}"', src, count=1))
         return
     assert here == GOLDEN_SHA256, "bitstream changed; if intended, rerun with UPDATE_GOLDEN=1"
 
 
 def test_entropy_never_imports_torch() -> None:
     code = "import sys, entropy; assert 'torch' not in sys.modules, 'entropy imported torch'"
-    res = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
-                         capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode == 0, res.stderr
-    src = "".join(p.read_text() for p in (Path(__file__).resolve().parents[1] / "entropy").glob("*.py"))
+    src = "".join(
+        p.read_text() for p in (Path(__file__).resolve().parents[1] / "entropy").glob("*.py")
+    )
     assert not re.search(r"^\s*(import|from)\s+torch", src, re.M)

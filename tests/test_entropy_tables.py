@@ -50,8 +50,9 @@ def test_quantize_pmf_is_close_and_monotone() -> None:
 
 @FAST
 @given(
-    counts=hnp.arrays(np.int64, st.tuples(st.integers(1, 5), st.integers(1, 300)),
-                      elements=st.integers(0, 2**62)),
+    counts=hnp.arrays(
+        np.int64, st.tuples(st.integers(1, 5), st.integers(1, 300)), elements=st.integers(0, 2**62)
+    ),
 )
 def test_counts_to_freqs_invariants(counts: np.ndarray) -> None:
     f = counts_to_freqs(counts)
@@ -83,7 +84,9 @@ def test_frequency_tables_reject_bad(freqs: np.ndarray, match: str) -> None:
         FrequencyTables(freqs)
 
 
-@pytest.mark.parametrize("bad", [np.array([[np.nan, 1.0]]), np.array([[-1.0, 2.0]]), np.zeros((1, 3))])
+@pytest.mark.parametrize(
+    "bad", [np.array([[np.nan, 1.0]]), np.array([[-1.0, 2.0]]), np.zeros((1, 3))]
+)
 def test_quantize_pmf_rejects_bad(bad: np.ndarray) -> None:
     with pytest.raises(EntropyError):
         quantize_pmf(bad)
