@@ -140,3 +140,21 @@ def test_truncated_and_flipped() -> None:
         except EntropyError:
             continue
         assert out.shape == _IDS.shape
+
+
+_FAMILY_BYTES = ScaleFamily("gaussian", np.array([0.5, 2.0]), 3).to_bytes()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=200), st.integers(0, len(_FAMILY_BYTES) - 1), st.integers(1, 255))
+def test_family_from_bytes_garbage(data: bytes, pos: int, flip: int) -> None:
+    damaged = bytearray(_FAMILY_BYTES)
+    damaged[pos] ^= flip
+    for candidate in (data, _FAMILY_BYTES[:pos], bytes(damaged), _FAMILY_BYTES[:16] + data):
+        if candidate == _FAMILY_BYTES:
+            continue
+        try:
+            ScaleFamily.from_bytes(candidate)
+        except EntropyError:
+            continue
+        raise AssertionError("damaged family bytes were accepted")

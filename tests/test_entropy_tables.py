@@ -145,3 +145,19 @@ def test_low_precision_tables_scale_exactly() -> None:
     data = entropy.encode_symbols(sym, t)
     assert abs(len(data) * 8 - t.cross_entropy_bits(sym)) <= 64
     np.testing.assert_array_equal(entropy.decode_symbols(data, t, sym.size), sym)
+
+
+_VALID = FrequencyTables(quantize_pmf(np.arange(1.0, 7.0), 12), precision=12).to_bytes()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=120), st.integers(0, len(_VALID) - 1), st.integers(1, 255))
+def test_from_bytes_garbage_gives_only_entropy_error(data: bytes, pos: int, flip: int) -> None:
+    damaged = bytearray(_VALID)
+    damaged[pos] ^= flip
+    for candidate in (data, _VALID[:pos], bytes(damaged), _VALID[:16] + data):
+        try:
+            t = FrequencyTables.from_bytes(candidate)
+        except EntropyError:
+            continue
+        assert t == FrequencyTables.from_bytes(_VALID)  # only the intact bytes parse
