@@ -83,11 +83,11 @@ def _run_many(args: argparse.Namespace, inputs: list[Path], work, desc: str) -> 
 
 def _run_encode(args: argparse.Namespace) -> int:
     from codec.fileio import atomic_write
-    from codec.image.codec import DEFAULT_QUALITY, ImageCodec
+    from codec.image.codec import ImageCodec
     from codec.image.pixels import open_image
 
     inputs = expand_inputs(args.inputs, IMAGE_SUFFIXES)
-    codec = ImageCodec(quality=args.quality or DEFAULT_QUALITY, model_id=args.model)
+    codec = ImageCodec(quality=args.quality, model_id=args.model)
 
     def work(path: Path) -> str:
         out = common.output_path(args, path, SUFFIX, len(inputs))

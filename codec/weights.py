@@ -33,10 +33,11 @@ from .errors import CodecError
 from .image.config import ImageModelConfig
 from .image.model import ImageModel
 
-__all__ = ["WEIGHTS_DIR", "MANIFEST_FORMAT", "TRAINING_ONLY", "WeightsError", "LoadedModel", "load_manifest", "load_image_model",
+__all__ = ["WEIGHTS_DIR", "WEIGHTS_ENV", "default_weights_dir", "MANIFEST_FORMAT", "TRAINING_ONLY", "WeightsError", "LoadedModel", "load_manifest", "load_image_model",
            "save_image_model", "write_manifest", "load_model_weights", "sha256_file"]
 
-WEIGHTS_DIR = Path(os.environ.get("GMCODEC_WEIGHTS") or Path(__file__).resolve().parents[1] / "weights")
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+WEIGHTS_ENV = "GMCODEC_WEIGHTS"  # a folder with a manifest.json that replaces WEIGHTS_DIR
 MANIFEST_FORMAT = 1
 # buffers that only training uses; they are not shipped
 TRAINING_ONLY = ("ema_count", "ema_sum", "temperature", "counts")
@@ -65,8 +66,13 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def load_manifest(weights_dir: Path = WEIGHTS_DIR) -> dict:
-    path = Path(weights_dir) / "manifest.json"
+def default_weights_dir() -> Path:
+    """``$GMCODEC_WEIGHTS`` when set, else the shipped ``weights/`` folder."""
+    return Path(os.environ.get(WEIGHTS_ENV) or WEIGHTS_DIR)
+
+
+def load_manifest(weights_dir: Path | None = None) -> dict:
+    path = Path(weights_dir or default_weights_dir()) / "manifest.json"
     try:
         manifest = json.loads(path.read_text())
     except FileNotFoundError:
@@ -78,8 +84,9 @@ def load_manifest(weights_dir: Path = WEIGHTS_DIR) -> dict:
     return manifest
 
 
-def load_image_model(model_id: str | None = None, weights_dir: Path = WEIGHTS_DIR) -> LoadedModel:
+def load_image_model(model_id: str | None = None, weights_dir: Path | None = None) -> LoadedModel:
     """Load a model from the manifest (default model when ``model_id`` is None)."""
+    weights_dir = Path(weights_dir or default_weights_dir())
     manifest = load_manifest(weights_dir)
     model_id = model_id or manifest.get("default")
     entry = manifest["models"].get(model_id)

@@ -163,15 +163,6 @@ def test_every_command_module_registers():
         assert callable(__import__(name, fromlist=["register"]).register)
 
 
-def test_demo_round_trip_is_exact(capsys):
-    pytest.importorskip("entropy", reason="the entropy package is needed by the demo")
-    from cli import demo
-
-    assert demo.main() == 0
-    out = capsys.readouterr().out
-    assert "round trip exact: yes" in out and "not\npart of this demo yet" in out
-
-
 def test_quiet_and_debug_parse_before_and_after_the_command(sample):
     parser = cli_main.build_parser()
     assert parser.parse_args(["info", str(sample)]).quiet is False

@@ -22,7 +22,7 @@ from codec.image.config import ImageModelConfig
 from codec.image.evaluate import evaluate_folder
 from codec.image.model import ImageModel
 from codec.image.tables import freeze
-from codec.weights import WEIGHTS_DIR, load_manifest, save_image_model, write_manifest
+from codec.weights import default_weights_dir, load_manifest, save_image_model, write_manifest
 
 from .checkpoint import load_checkpoint
 from .data import ImageBank, list_images, split_train_val
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint", type=Path, help="checkpoint folder (e.g. checkpoints/vq/best)")
     p.add_argument("--id", required=True, help="model id: names the file and is written into every encoded file")
-    p.add_argument("--weights", type=Path, default=WEIGHTS_DIR, help="weights folder (default: %(default)s)")
+    p.add_argument("--weights", type=Path, default=default_weights_dir(), help="weights folder (default: %(default)s)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="training images for the tables")
     p.add_argument("--crops", type=int, default=512, help="256x256 training crops used to estimate the tables")
     p.add_argument("--kodak", type=Path, default=None, help="test folder to measure (recorded in the manifest)")

@@ -25,7 +25,7 @@ from entropy import AdaptiveCategorical, EntropyError, decode_symbols, encode_sy
 
 from ..container import Container, pack, unpack
 from ..errors import CodecError, CorruptDataError, InvalidInputError, LimitExceededError
-from ..weights import WEIGHTS_DIR, LoadedModel, load_image_model
+from ..weights import LoadedModel, default_weights_dir, load_image_model
 from .model import MULTIPLE
 from .pixels import MODES, from_pixels, to_pixels
 from .tiling import Tile, blend_weights, tile_grid
@@ -58,24 +58,26 @@ def _shipped(model_id: str | None, weights_dir: str) -> LoadedModel:
 class ImageCodec:
     """Encode images to bytes and back with a shipped (or given) model.
 
-    ``quality`` is 1..Q (stages sent; higher = more bits, better fidelity). ``models`` maps model
-    ids to :class:`LoadedModel` (default: the shipped weights, loaded on first use). Encoding and
+    ``quality`` is 1..Q (stages sent; higher = more bits, better fidelity; default 4, or Q
+    when the model has fewer stages); decoding ignores it (the file says how many stages it has). ``models`` maps model
+    ids to :class:`LoadedModel`; other ids load from ``weights_dir`` (default
+    ``$GMCODEC_WEIGHTS`` or the shipped ``weights/``) on first use. Encoding and
     decoding hold no mutable state, so one instance may serve several threads.
     """
 
-    def __init__(self, quality: int = DEFAULT_QUALITY, device: str = "cpu", model_id: str | None = None,
-                 weights_dir: str | Path = WEIGHTS_DIR, models: dict[str, LoadedModel] | None = None,
+    def __init__(self, quality: int | None = None, device: str = "cpu", model_id: str | None = None,
+                 weights_dir: str | Path | None = None, models: dict[str, LoadedModel] | None = None,
                  tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP) -> None:
         if tile % MULTIPLE or tile < MULTIPLE or overlap % _STRIDE or overlap < 0:
             raise InvalidInputError(f"tile must be a multiple of {MULTIPLE} and overlap of {_STRIDE}")
         self.device = torch.device(device)
-        self.weights_dir = str(weights_dir)
+        self.weights_dir = str(weights_dir or default_weights_dir())
         self.models = dict(models or {})
         self.model_id = model_id if model_id is not None else (next(iter(self.models)) if self.models else None)
         self.tile, self.overlap = tile, overlap
-        self.quality = quality
         self._lock = threading.Lock()
         n = self._model(self.model_id).model.config.num_qualities
+        self.quality = quality = min(DEFAULT_QUALITY, n) if quality is None else quality
         if not 1 <= quality <= n:
             raise InvalidInputError(f"quality must be between 1 and {n}, got {quality}")
 
