@@ -34,7 +34,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .data import ImageBank, list_images, split_train_val
 from .objectives import build_objective
 
-__all__ = ["main", "learning_rate"]
+__all__ = ["main", "learning_rate", "replicas_identical"]
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "train"
 
@@ -165,8 +165,21 @@ def main(argv: list[str] | None = None) -> int:
             last_ckpt = time.time()
     bar.close()
     if world > 1:
+        same = replicas_identical(model)
+        if rank == 0:
+            with open(log, "a") as f:
+                f.write(json.dumps({"step": state["step"], "replicas_identical": same}) + "\n")
         dist.destroy_process_group()
     return 0
+
+
+def replicas_identical(model: torch.nn.Module) -> bool:
+    """True when every replica holds bitwise the same parameters and buffers."""
+    flat = torch.cat([t.detach().double().flatten() for t in model.state_dict().values()])
+    local = torch.tensor([flat.sum().item(), flat.abs().sum().item(), (flat * torch.arange(len(flat))).sum().item()])
+    gathered = [torch.zeros_like(local) for _ in range(dist.get_world_size())]
+    dist.all_gather(gathered, local)
+    return all(torch.equal(g, gathered[0]) for g in gathered)
 
 
 if __name__ == "__main__":
