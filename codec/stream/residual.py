@@ -1,0 +1,341 @@
+"""Delta frames: gated, quantized residuals against the previous *decoded* frame.
+
+Letters: N Gaussians, K SH rest coefficients per channel, C channels of one attribute group,
+M Gaussians of a group that carry a residual in this frame.
+
+A delta frame codes frame t against the decoder's reconstruction of frame t-1 (closed loop):
+the encoder computes exactly what the decoder will compute (:func:`decode_delta` and the
+encoder share :func:`_apply`), so errors never accumulate over a group of frames.
+
+Attribute groups and their bit in the per-Gaussian *pattern* (wire ids, never reordered)::
+
+    bit  group    array (float32)          channels  step (ResidualConfig)
+    0    pos      means [N, 3]              3         pos_step (scene units)
+    1    scale    log_scales [N, 3]         3         scale_step
+    2    quat     quats [N, 4] (w,x,y,z)    4         quat_step
+    3    opacity  opacity_logits [N]        1         opacity_step
+    4    dc       sh_dc [N, 3]              3         dc_step
+    5    rest     sh_rest [N, K, 3]         3K        rest_step
+
+**Gating.** The encoder remembers, per Gaussian and group, the source value it last sent
+(the *anchor*; the keyframe's source values at the start of a group). A group of Gaussian i
+is considered only when the source has moved away from its anchor by more than the gate
+(``gate * pos_step`` for positions, half a step for the other groups), and it is sent only
+if its quantized residual ``round((cur - ref) / step)`` is non-zero. Static Gaussians
+therefore cost nothing, even when the keyframe itself was coded lossily; a sent value is
+within half a step of the source, an unsent one within gate + half a step.
+
+**Payload** (little-endian; sizes in bytes)::
+
+    u8   version (1)
+    u32  N                 must equal the reference frame's count
+    u16  3K                SH rest channels, must equal the reference frame's
+    f32  x6                steps: pos, scale, quat, opacity, dc, rest (finite, > 0)
+    varint x4              mask counts c[ctx][bit] for ctx, bit in (0,0),(0,1),(1,0),(1,1);
+                           ctx = "this Gaussian changed in the previous delta frame"
+    u32+ blob              ANS stream of the N changed-bits (empty if all bits are equal)
+    u8   P, P x (u8 pattern, varint count)   pattern histogram of the M changed Gaussians
+    u32+ blob              ANS stream of the M patterns (empty if P <= 1)
+    u8   x C per group with M > 0: Laplace scale id of each channel
+    u32+ blob              ANS stream of all residuals (ScaleFamily), group order, channel-major
+
+Everything entropy-coded goes through :mod:`entropy`; a damaged payload raises
+:class:`~codec.errors.CorruptDataError` (never another exception).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from codec.errors import CorruptDataError
+from codec.scene.data import GaussianScene
+from entropy import EntropyError, FrequencyTables, counts_to_freqs, decode_symbols, encode_symbols
+
+from ._bytes import ByteReader, ByteWriter
+from .tables import residual_family
+
+__all__ = ["GROUPS", "ResidualConfig", "DeltaResult", "encode_delta", "decode_delta",
+           "group_arrays", "initial_anchor"]
+
+GROUPS = ("pos", "scale", "quat", "opacity", "dc", "rest")
+_BIT = {name: 1 << i for i, name in enumerate(GROUPS)}
+_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ResidualConfig:
+    """Quantization steps of the residuals (pre-activation units) and the position gate.
+
+    ``pos_step`` is in scene units; :meth:`for_quality` derives it from the scene extent.
+    Steps are rounded to float32 on the wire; both sides use the rounded values.
+    """
+
+    pos_step: float
+    scale_step: float = 1 / 64
+    quat_step: float = 1 / 512
+    opacity_step: float = 1 / 32
+    dc_step: float = 1 / 128
+    rest_step: float = 1 / 64
+    gate: float = 1.0
+
+    @classmethod
+    def for_quality(cls, quality: int, extent: float) -> "ResidualConfig":
+        """Steps for quality 1 (coarse) .. 10 (fine); each level halves the position step.
+
+        ``extent`` is the largest side of the keyframe's bounding box (scene units).
+        Quality 6 gives ``extent / 2**13`` for positions.
+        """
+        if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 10:
+            raise ValueError(f"quality must be an int in 1..10, got {quality!r}")
+        extent = float(extent) if math.isfinite(extent) and extent > 0 else 1.0
+        f = 2.0 ** (6 - quality)  # > 1 coarser, < 1 finer
+        a = min(4.0, max(0.25, f))
+        return cls(pos_step=extent * 2.0 ** -13 * f, scale_step=a / 64, quat_step=a / 512,
+                   opacity_step=a / 32, dc_step=a / 128, rest_step=a / 64)
+
+    def steps(self) -> tuple[float, ...]:
+        """The six steps in group order, rounded to float32 exactly as stored."""
+        raw = (self.pos_step, self.scale_step, self.quat_step, self.opacity_step, self.dc_step,
+               self.rest_step)
+        return tuple(float(np.float32(s)) for s in raw)
+
+
+@dataclass(frozen=True)
+class DeltaResult:
+    """What :func:`encode_delta` produces: the payload, the decoder's reconstruction, the new
+    encoder anchors and the per-Gaussian changed flags ([N] bool, context of the next frame)."""
+
+    payload: bytes
+    recon: GaussianScene
+    anchor: dict[str, np.ndarray]
+    changed: np.ndarray
+
+
+def group_arrays(scene: GaussianScene) -> dict[str, np.ndarray]:
+    """Group name -> ``[N, C]`` float32 view of ``scene`` (see the module table)."""
+    n = len(scene)
+    return {"pos": scene.means, "scale": scene.log_scales, "quat": scene.quats,
+            "opacity": scene.opacity_logits.reshape(n, 1), "dc": scene.sh_dc,
+            "rest": scene.sh_rest.reshape(n, -1)}
+
+
+def initial_anchor(source: GaussianScene) -> dict[str, np.ndarray]:
+    """Anchors at a keyframe: the source values of every group (float32 copies)."""
+    return {k: v.copy() for k, v in group_arrays(source).items()}
+
+
+def _check_pair(ref: GaussianScene, cur: GaussianScene) -> None:
+    if len(ref) != len(cur) or ref.sh_rest.shape[1] != cur.sh_rest.shape[1]:
+        raise ValueError(f"delta frames need the same Gaussian count and SH degree "
+                         f"(reference {ref!r}, frame {cur!r})")
+
+
+def _align_quats(q: np.ndarray, to: np.ndarray) -> np.ndarray:
+    """``q`` with each row's sign flipped where it points away from ``to`` (q and -q are the
+    same rotation)."""
+    dot = np.einsum("ij,ij->i", q.astype(np.float64), to.astype(np.float64))
+    return np.where((dot < 0)[:, None], -q, q)
+
+
+def encode_delta(ref: GaussianScene, cur: GaussianScene, anchor: dict[str, np.ndarray],
+                 prev_changed: np.ndarray, config: ResidualConfig) -> DeltaResult:
+    """Code ``cur`` against the decoded reference ``ref`` (same N, same order).
+
+    Args:
+        ref: the decoder's reconstruction of the previous frame.
+        cur: the source frame.
+        anchor: per-group ``[N, C]`` float32 source values last sent (not modified).
+        prev_changed: ``[N]`` bool, which Gaussians changed in the previous delta frame.
+        config: steps and gate.
+    """
+    _check_pair(ref, cur)
+    n = len(cur)
+    steps = config.steps()
+    refs, curs = group_arrays(ref), group_arrays(cur)
+    curs["quat"] = _align_quats(curs["quat"], refs["quat"])
+    new_anchor, sent_q, pattern = {}, {}, np.zeros(n, np.int64)
+    for name, step in zip(GROUPS, steps):
+        c, r, a = curs[name], refs[name], anchor[name]
+        if c.shape[1] == 0:
+            new_anchor[name] = a.copy()
+            continue
+        if name == "quat":
+            a = _align_quats(a, c)
+        eps = config.gate * step if name == "pos" else 0.5 * step
+        moved = np.abs(c.astype(np.float64) - a).max(axis=1) > eps
+        rows = np.flatnonzero(moved)
+        q = np.rint((c[rows].astype(np.float64) - r[rows]) / step).astype(np.int64)
+        keep = (q != 0).any(axis=1)
+        rows_sent, q = rows[keep], q[keep]
+        pattern[rows_sent] |= _BIT[name]
+        sent_q[name] = q
+        na = anchor[name].copy()
+        na[rows] = cur.quats[rows] if name == "quat" else c[rows]
+        new_anchor[name] = na
+    changed = pattern != 0
+    w = ByteWriter()
+    w.u8(_VERSION)
+    w.u32(n)
+    w.u16(refs["rest"].shape[1])
+    for s in steps:
+        w.f32(s)
+    _write_mask(w, changed, np.asarray(prev_changed, bool))
+    _write_patterns(w, pattern[changed])
+    values, ids = [], []
+    fam = residual_family()
+    for name in GROUPS:
+        q = sent_q.get(name)
+        if q is None or q.shape[0] == 0:
+            continue
+        chan_ids = fam.best_scale_ids(q.T)
+        for cid in chan_ids.tolist():
+            w.u8(cid)
+        values.append(q.T.reshape(-1))
+        ids.append(np.repeat(chan_ids, q.shape[0]))
+    stream = fam.encode(np.concatenate(values), np.concatenate(ids)) if values else b""
+    w.blob(stream)
+    recon = _apply(ref, changed, pattern[changed], sent_q, steps)
+    return DeltaResult(w.getvalue(), recon, new_anchor, changed)
+
+
+def _apply(ref: GaussianScene, changed: np.ndarray, patterns: np.ndarray,
+           q_by_group: dict[str, np.ndarray], steps: tuple[float, ...]) -> GaussianScene:
+    """The reconstruction both sides compute: ref + q * step on the sent rows (float64
+    arithmetic, one rounding to float32; elementwise IEEE operations only, so bit-exact)."""
+    idx = np.flatnonzero(changed)
+    refs = group_arrays(ref)
+    out = {}
+    for name, step in zip(GROUPS, steps):
+        base = refs[name]
+        q = q_by_group.get(name)
+        if q is None or q.shape[0] == 0:
+            out[name] = base
+            continue
+        rows = idx[(patterns & _BIT[name]) != 0]
+        arr = base.copy()
+        arr[rows] = (base[rows].astype(np.float64) + q.astype(np.float64) * step).astype(np.float32)
+        out[name] = arr
+    n, k3 = len(ref), refs["rest"].shape[1]
+    return GaussianScene(out["pos"], out["scale"], out["quat"], out["opacity"].reshape(n),
+                         out["dc"], out["rest"].reshape(n, k3 // 3, 3))
+
+
+def _write_mask(w: ByteWriter, changed: np.ndarray, ctx: np.ndarray) -> None:
+    counts = np.zeros((2, 2), np.int64)
+    np.add.at(counts, (ctx.astype(np.int64), changed.astype(np.int64)), 1)
+    for v in counts.reshape(-1).tolist():
+        w.varint(v)
+    if counts[:, 0].sum() and counts[:, 1].sum():
+        tables = FrequencyTables(counts_to_freqs(counts))
+        w.blob(encode_symbols(changed.astype(np.int32), tables, ctx.astype(np.int32)))
+    else:
+        w.blob(b"")
+
+
+def _write_patterns(w: ByteWriter, patterns: np.ndarray) -> None:
+    hist = np.bincount(patterns, minlength=64)
+    present = np.flatnonzero(hist)
+    w.u8(len(present))
+    for p in present.tolist():
+        w.u8(p)
+        w.varint(int(hist[p]))
+    if len(present) > 1:
+        w.blob(encode_symbols(patterns.astype(np.int32), FrequencyTables(counts_to_freqs(hist))))
+    else:
+        w.blob(b"")
+
+
+def decode_delta(payload: bytes, ref: GaussianScene, prev_changed: np.ndarray
+                 ) -> tuple[GaussianScene, np.ndarray]:
+    """Decode a delta payload against the decoded previous frame ``ref``.
+
+    Returns:
+        (frame, changed): the reconstruction and ``[N]`` bool changed flags (the context for
+        the next delta frame).
+    Raises:
+        CorruptDataError: the payload is damaged or does not fit ``ref``.
+    """
+    try:
+        return _decode(payload, ref, np.asarray(prev_changed, bool))
+    except EntropyError as exc:
+        raise CorruptDataError(f"corrupt delta frame: {exc}") from None
+
+
+def _decode(payload: bytes, ref: GaussianScene, ctx: np.ndarray) -> tuple[GaussianScene, np.ndarray]:
+    r = ByteReader(payload, "delta frame")
+    if r.u8("version") != _VERSION:
+        raise CorruptDataError("corrupt delta frame: unknown payload version")
+    n, k3 = r.u32("count"), r.u16("SH channels")
+    refs = group_arrays(ref)
+    if n != len(ref) or k3 != refs["rest"].shape[1]:
+        raise CorruptDataError(f"corrupt delta frame: it codes {n} Gaussians with {k3} SH rest "
+                               f"channels, the reference frame has {len(ref)} and {refs['rest'].shape[1]}")
+    steps = tuple(float(np.float32(r.f32("step"))) for _ in GROUPS)
+    if not all(math.isfinite(s) and s > 0 for s in steps):
+        raise CorruptDataError("corrupt delta frame: a quantization step is not a positive number")
+    counts = np.array([r.varint("mask count", n) for _ in range(4)], np.int64).reshape(2, 2)
+    ctx_i = ctx.astype(np.int32)
+    n_ctx1 = int(np.count_nonzero(ctx))
+    if counts.sum() != n or counts[1].sum() != n_ctx1:
+        raise CorruptDataError("corrupt delta frame: mask counts do not match the frame")
+    mask_stream = r.blob("mask stream")
+    if counts[:, 0].sum() and counts[:, 1].sum():
+        tables = FrequencyTables(counts_to_freqs(counts))
+        changed = decode_symbols(mask_stream, tables, n, ctx_i).astype(bool)
+        if int(changed.sum()) != int(counts[:, 1].sum()):
+            raise CorruptDataError("corrupt delta frame: mask does not match its counts")
+    elif mask_stream:
+        raise CorruptDataError("corrupt delta frame: unexpected mask stream")
+    else:
+        changed = np.full(n, bool(counts[:, 1].sum()))
+    m = int(changed.sum())
+    hist = np.zeros(64, np.int64)
+    for _ in range(r.u8("pattern count")):
+        p = r.u8("pattern")
+        if not 0 < p < 64 or hist[p]:
+            raise CorruptDataError("corrupt delta frame: bad pattern histogram")
+        hist[p] = r.varint("pattern count", n)
+    if hist.sum() != m:
+        raise CorruptDataError("corrupt delta frame: pattern counts do not match the mask")
+    pat_stream = r.blob("pattern stream")
+    if np.count_nonzero(hist) > 1:
+        patterns = decode_symbols(pat_stream, FrequencyTables(counts_to_freqs(hist)), m).astype(np.int64)
+        if not np.array_equal(np.bincount(patterns, minlength=64), hist):
+            raise CorruptDataError("corrupt delta frame: patterns do not match their histogram")
+    elif pat_stream:
+        raise CorruptDataError("corrupt delta frame: unexpected pattern stream")
+    else:
+        patterns = np.full(m, int(np.argmax(hist)) if m else 0, np.int64)
+    fam = residual_family()
+    sizes, ids = {}, []
+    for name in GROUPS:
+        rows = int(np.count_nonzero(patterns & _BIT[name]))
+        c = refs[name].shape[1]
+        if rows == 0:
+            continue
+        if c == 0:
+            raise CorruptDataError(f"corrupt delta frame: residuals for the empty group {name!r}")
+        chan = np.array([r.u8("scale id") for _ in range(c)], np.int64)
+        if (chan >= fam.num_scales).any():
+            raise CorruptDataError("corrupt delta frame: scale id out of range")
+        sizes[name] = (rows, c)
+        ids.append(np.repeat(chan, rows))
+    stream = r.blob("residual stream")
+    r.expect_end()
+    values = fam.decode(stream, np.concatenate(ids)) if ids else np.zeros(0, np.int64)
+    if not ids and stream:
+        raise CorruptDataError("corrupt delta frame: unexpected residual stream")
+    q_by_group, pos = {}, 0
+    for name, (rows, c) in sizes.items():
+        q_by_group[name] = values[pos:pos + rows * c].reshape(c, rows).T
+        pos += rows * c
+    try:
+        frame = _apply(ref, changed, patterns, q_by_group, steps)
+    except CorruptDataError:
+        raise
+    except Exception as exc:  # non-finite results from absurd residuals
+        raise CorruptDataError(f"corrupt delta frame: residuals give an invalid frame ({exc})") from None
+    return frame, changed
