@@ -54,21 +54,21 @@ class StreamEncoder:
 
     Args:
         gop: a keyframe at least every ``gop`` frames (0: only when needed).
-        quality: residual quality 1..10 (see :meth:`ResidualConfig.for_quality`).
-        keyframe_quality: passed to the scene codec (None: its default).
+        quality: 1..5, the scene codec's preset for keyframes; delta frames use matching
+            steps (:meth:`ResidualConfig.for_quality`).
         keyframe_codec: overrides the scene codec (tests).
         cut_ratio: largest delta/keyframe size ratio before a keyframe is coded instead.
         match: try to recover lost correspondence by matching positions.
     """
 
-    def __init__(self, *, gop: int = 30, quality: int = 6, keyframe_quality: int | None = None,
+    def __init__(self, *, gop: int = 30, quality: int = 3,
                  keyframe_codec: KeyframeCodec | None = None, cut_ratio: float = 0.5,
                  match: bool = True) -> None:
         if isinstance(gop, bool) or not isinstance(gop, int) or gop < 0:
             raise ValueError(f"gop must be an int >= 0, got {gop!r}")
         ResidualConfig.for_quality(quality, 1.0)  # validates
         self.gop, self.quality, self.cut_ratio, self.match = gop, quality, float(cut_ratio), match
-        self.codec = keyframe_codec if keyframe_codec is not None else default_keyframe_codec(keyframe_quality)
+        self.codec = keyframe_codec if keyframe_codec is not None else default_keyframe_codec(quality)
         self._ref: GaussianScene | None = None
         self._since_key = 0
         self._frames = 0
@@ -110,10 +110,14 @@ class StreamEncoder:
             warnings.warn(f"the keyframe codec changed the Gaussian count ({len(scene)} -> {len(dec)}); "
                           "every frame of this stream will be a keyframe", RuntimeWarning, stacklevel=3)
             self._perm = None
-        elif is_identity_order(dec.means, scene.means, tol):
-            self._perm = _IDENTITY_MARK
         else:
-            self._perm = match_order(dec.means, scene.means)
+            order = getattr(self.codec, "last_order", None)  # SceneCodec: input index per decoded one
+            if isinstance(order, np.ndarray) and order.shape == (len(dec),):
+                self._perm = _IDENTITY_MARK if np.array_equal(order, np.arange(len(dec))) else order.astype(np.int64)
+            elif is_identity_order(dec.means, scene.means, tol):
+                self._perm = _IDENTITY_MARK
+            else:
+                self._perm = match_order(dec.means, scene.means)
         if self._perm is not None:
             src = scene if self._perm is _IDENTITY_MARK else scene.subset(self._perm)
             self._anchor = initial_anchor(src)

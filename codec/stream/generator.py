@@ -15,7 +15,17 @@ import numpy as np
 
 from codec.scene.data import GaussianScene
 
-__all__ = ["moving_sequence", "moving_indices"]
+__all__ = ["moving_sequence", "moving_indices", "random_scene"]
+
+
+def random_scene(n: int, seed: int = 0, sh_degree: int = 0) -> GaussianScene:
+    """A synthetic scene of ``n`` Gaussians in the unit cube (tests and examples)."""
+    from codec.scene.data import SH_COEFFS
+
+    rng = np.random.default_rng(seed)
+    k = SH_COEFFS[sh_degree]
+    return GaussianScene(rng.uniform(-1, 1, (n, 3)), rng.normal(-4, 0.5, (n, 3)), rng.normal(size=(n, 4)),
+                         rng.normal(0, 2, n), rng.normal(0, 1, (n, 3)), rng.normal(0, 0.2, (n, k, 3)))
 
 
 def moving_indices(scene: GaussianScene, moving_fraction: float = 0.1, parts: int = 4,

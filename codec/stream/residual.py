@@ -45,6 +45,7 @@ Everything entropy-coded goes through :mod:`entropy`; a damaged payload raises
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -63,6 +64,8 @@ __all__ = ["GROUPS", "ResidualConfig", "DeltaResult", "encode_delta", "decode_de
 GROUPS = ("pos", "scale", "quat", "opacity", "dc", "rest")
 _BIT = {name: 1 << i for i, name in enumerate(GROUPS)}
 _VERSION = 1
+#: Delta-frame position step in keyframe grid steps (see ResidualConfig.for_quality).
+POS_STEP_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -83,18 +86,24 @@ class ResidualConfig:
 
     @classmethod
     def for_quality(cls, quality: int, extent: float) -> "ResidualConfig":
-        """Steps for quality 1 (coarse) .. 10 (fine); each level halves the position step.
+        """Steps matched to the scene codec's preset ``quality`` (1..5, see
+        :mod:`codec.scene.presets`), so delta frames keep the keyframe's precision.
 
-        ``extent`` is the largest side of the keyframe's bounding box (scene units).
-        Quality 6 gives ``extent / 2**13`` for positions.
+        ``extent`` is the largest side of the keyframe's bounding box (scene units); the
+        position step is ``POS_STEP_FACTOR`` times the keyframe's position grid step.
         """
-        if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 10:
-            raise ValueError(f"quality must be an int in 1..10, got {quality!r}")
+        from codec.scene.presets import get_preset
+
+        if isinstance(quality, bool) or not isinstance(quality, int):
+            raise ValueError(f"quality must be an int, got {quality!r}")
+        p = get_preset(quality)
         extent = float(extent) if math.isfinite(extent) and extent > 0 else 1.0
-        f = 2.0 ** (6 - quality)  # > 1 coarser, < 1 finer
-        a = min(4.0, max(0.25, f))
-        return cls(pos_step=extent * 2.0 ** -13 * f, scale_step=a / 64, quat_step=a / 512,
-                   opacity_step=a / 32, dc_step=a / 128, rest_step=a / 64)
+        grid = extent / (1 << p.pos_bits)
+        if p.pos_step_cap is not None:
+            grid = min(grid, p.pos_step_cap)
+        return cls(pos_step=grid * POS_STEP_FACTOR, scale_step=p.scale_step,
+                   quat_step=1.0 / (1 << p.rot_bits), opacity_step=4.0 / ((1 << p.opacity_bits) - 1),
+                   dc_step=p.color_step, rest_step=1 / 64)
 
     def steps(self) -> tuple[float, ...]:
         """The six steps in group order, rounded to float32 exactly as stored."""
@@ -204,7 +213,12 @@ def encode_delta(ref: GaussianScene, cur: GaussianScene, anchor: dict[str, np.nd
 def _apply(ref: GaussianScene, changed: np.ndarray, patterns: np.ndarray,
            q_by_group: dict[str, np.ndarray], steps: tuple[float, ...]) -> GaussianScene:
     """The reconstruction both sides compute: ref + q * step on the sent rows (float64
-    arithmetic, one rounding to float32; elementwise IEEE operations only, so bit-exact)."""
+    arithmetic, one rounding to float32; elementwise IEEE operations only, so bit-exact).
+
+    Unsent rows are the reference's values bit for bit; sent quaternion rows are normalized
+    the way :class:`GaussianScene` normalizes. Only the sent rows are checked and touched, so
+    a frame with few moving Gaussians decodes in time proportional to them.
+    """
     idx = np.flatnonzero(changed)
     refs = group_arrays(ref)
     out = {}
@@ -215,12 +229,39 @@ def _apply(ref: GaussianScene, changed: np.ndarray, patterns: np.ndarray,
             out[name] = base
             continue
         rows = idx[(patterns & _BIT[name]) != 0]
+        with np.errstate(over="ignore", invalid="ignore"):
+            new = (base[rows].astype(np.float64) + q.astype(np.float64) * step).astype(np.float32)
+        if not np.isfinite(new).all():
+            raise CorruptDataError(f"corrupt delta frame: {name} residuals give non-finite values")
+        if name == "quat":
+            norms = np.sqrt((new.astype(np.float64) ** 2).sum(axis=1))
+            if (norms < 1e-12).any():
+                raise CorruptDataError("corrupt delta frame: a quaternion residual gives a zero rotation")
+            new = (new / norms[:, None]).astype(np.float32)
         arr = base.copy()
-        arr[rows] = (base[rows].astype(np.float64) + q.astype(np.float64) * step).astype(np.float32)
+        arr[rows] = new
         out[name] = arr
     n, k3 = len(ref), refs["rest"].shape[1]
-    return GaussianScene(out["pos"], out["scale"], out["quat"], out["opacity"].reshape(n),
-                         out["dc"], out["rest"].reshape(n, k3 // 3, 3))
+    return _trusted_scene(out["pos"], out["scale"], out["quat"], out["opacity"].reshape(n),
+                          out["dc"], out["rest"].reshape(n, k3 // 3, 3))
+
+
+_FIELDS = ("means", "log_scales", "quats", "opacity_logits", "sh_dc", "sh_rest")
+
+
+def _trusted_scene(*arrays: np.ndarray) -> GaussianScene:
+    """A GaussianScene from arrays that already meet its invariants (float32, finite, unit
+    quaternions, consistent shapes), without re-validating all N rows: ``_apply`` checks the
+    rows it changed and takes the rest from a validated scene. Falls back to the checking
+    constructor if the dataclass ever gains other fields."""
+    if tuple(f.name for f in dataclasses.fields(GaussianScene)) != _FIELDS:
+        return GaussianScene(*arrays)
+    scene = object.__new__(GaussianScene)
+    for name, arr in zip(_FIELDS, arrays):
+        if arr.flags.writeable:
+            arr.setflags(write=False)
+        object.__setattr__(scene, name, arr)
+    return scene
 
 
 def _write_mask(w: ByteWriter, changed: np.ndarray, ctx: np.ndarray) -> None:
@@ -332,10 +373,4 @@ def _decode(payload: bytes, ref: GaussianScene, ctx: np.ndarray) -> tuple[Gaussi
     for name, (rows, c) in sizes.items():
         q_by_group[name] = values[pos:pos + rows * c].reshape(c, rows).T
         pos += rows * c
-    try:
-        frame = _apply(ref, changed, patterns, q_by_group, steps)
-    except CorruptDataError:
-        raise
-    except Exception as exc:  # non-finite results from absurd residuals
-        raise CorruptDataError(f"corrupt delta frame: residuals give an invalid frame ({exc})") from None
-    return frame, changed
+    return _apply(ref, changed, patterns, q_by_group, steps), changed

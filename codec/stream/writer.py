@@ -39,14 +39,14 @@ class StreamWriter:
         path: the stream file (``.gss``).
         fps: playback rate stored in the header; frame ``n`` has timestamp ``n / fps`` unless
             :meth:`write` is given one.
-        gop, quality, keyframe_quality, keyframe_codec: see :class:`StreamEncoder`.
+        gop, quality, keyframe_codec: see :class:`StreamEncoder`.
         force: overwrite an existing file.
         append: continue an existing stream (its fps and GOP are kept).
         atomic: write to a temporary file, renamed over ``path`` by :meth:`close`.
     """
 
-    def __init__(self, path: str | PathLike, *, fps: float = 30.0, gop: int = 30, quality: int = 6,
-                 keyframe_quality: int | None = None, keyframe_codec: KeyframeCodec | None = None,
+    def __init__(self, path: str | PathLike, *, fps: float = 30.0, gop: int = 30, quality: int = 3,
+                 keyframe_codec: KeyframeCodec | None = None,
                  force: bool = False, append: bool = False, atomic: bool = False) -> None:
         self.path = Path(path)
         self.entries: list[FrameEntry] = []
@@ -60,8 +60,7 @@ class StreamWriter:
         else:
             self._open_new(fps, gop, force, atomic)
         self.fps = fps
-        self.encoder = StreamEncoder(gop=gop, quality=quality, keyframe_quality=keyframe_quality,
-                                     keyframe_codec=keyframe_codec)
+        self.encoder = StreamEncoder(gop=gop, quality=quality, keyframe_codec=keyframe_codec)
 
     # -- opening ----------------------------------------------------------------------
     def _open_new(self, fps: float, gop: int, force: bool, atomic: bool) -> None:
@@ -159,14 +158,14 @@ class StreamWriter:
             self.abort()
 
 
-def encode_frames(frames, path: str | PathLike, *, fps: float = 30.0, gop: int = 30, quality: int = 6,
-                  keyframe_quality: int | None = None, keyframe_codec: KeyframeCodec | None = None,
+def encode_frames(frames, path: str | PathLike, *, fps: float = 30.0, gop: int = 30, quality: int = 3,
+                  keyframe_codec: KeyframeCodec | None = None,
                   force: bool = False, on_frame=None) -> list[FrameEntry]:
     """Encode an iterable of :class:`GaussianScene` into a new stream file (atomically).
 
     ``on_frame(entry, encoded_frame, seconds)`` is called after each frame when given.
     """
-    with StreamWriter(path, fps=fps, gop=gop, quality=quality, keyframe_quality=keyframe_quality,
+    with StreamWriter(path, fps=fps, gop=gop, quality=quality,
                       keyframe_codec=keyframe_codec, force=force, atomic=True) as w:
         count = 0
         for scene in frames:

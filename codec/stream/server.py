@@ -1,0 +1,264 @@
+"""Serving streams over HTTP and WebSocket (aiohttp), loopback by default.
+
+Routes (``{id}`` is a stream file's name without ``.gss``)::
+
+    GET /streams                      JSON list: id, frames, fps, gop, finished
+    GET /streams/{id}/manifest        JSON: fps, gop, sh_degree, finished, frame_count and
+                                      per frame [size, keyframe (0/1), timestamp, group start]
+    GET /streams/{id}/frames/{n}      the frame's record (32-byte header with CRCs + payload);
+                                      headers X-Frame-Number, X-Frame-Keyframe,
+                                      X-Frame-Group-Start (the keyframe it depends on),
+                                      X-Frame-Timestamp. ``?deps=1`` returns the records from
+                                      the group's keyframe to n back to back: all a client
+                                      needs to decode frame n on its own.
+    WS  /streams/{id}/live?start=N    text {"type":"hello",...}, then one binary message per
+                                      record at the stream's fps, {"type":"skip","from","to"}
+                                      when the client fell behind, {"type":"end",...} last.
+
+Flow control: each client has one sender task and no queue. A send that the client does not
+drain blocks that task only (aiohttp waits for the socket buffer); when the task is more than
+``lag`` seconds behind the stream clock it jumps to the next keyframe at or after the frame
+that is due, so a slow client drops frames instead of buffering them. A client that
+disconnects ends its tasks; one that stalls a single send for ``send_timeout`` seconds is
+dropped. Records are read through one shared, size-bounded cache, so memory does not grow
+with the number of clients (at most ``max_clients`` WebSockets at a time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+from aiohttp import WSMsgType, web
+
+from codec.errors import CodecError, InvalidInputError
+
+from .reader import FileSource
+
+__all__ = ["ServedStream", "make_app", "serve", "STREAM_SUFFIX"]
+
+STREAM_SUFFIX = ".gss"
+_REFRESH_EVERY = 0.05  # seconds between re-scans of a growing file
+
+
+class ServedStream:
+    """One stream file on the server: its frame list (re-scanned while it grows) and a
+    byte-bounded LRU cache of records shared by every client."""
+
+    def __init__(self, stream_id: str, path: Path, cache_bytes: int = 64 << 20) -> None:
+        self.id, self.path = stream_id, path
+        self.source = FileSource(path)
+        self.source.refresh(complete=False)
+        if self.source.info is None:
+            raise InvalidInputError(f"{path}: not a stream (no complete header)")
+        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._cache_size, self._cache_limit = 0, cache_bytes
+        self._last_refresh = time.monotonic()
+
+    def refresh(self) -> None:
+        if not self.source.finished and time.monotonic() - self._last_refresh >= _REFRESH_EVERY:
+            self._last_refresh = time.monotonic()
+            self.source.refresh(complete=False)
+
+    @property
+    def entries(self):
+        return self.source.entries
+
+    def group_start(self, n: int) -> int:
+        while n > 0 and not self.entries[n].keyframe:
+            n -= 1
+        return n
+
+    def next_keyframe(self, n: int) -> int | None:
+        for e in self.entries[n:]:
+            if e.keyframe:
+                return e.number
+        return None
+
+    def record(self, n: int) -> bytes:
+        data = self._cache.get(n)
+        if data is not None:
+            self._cache.move_to_end(n)
+            return data
+        data = self.source.record(self.entries[n])
+        self._cache[n] = data
+        self._cache_size += len(data)
+        while self._cache_size > self._cache_limit and len(self._cache) > 1:
+            _, old = self._cache.popitem(last=False)
+            self._cache_size -= len(old)
+        return data
+
+    def summary(self) -> dict:
+        info = self.source.info
+        return {"id": self.id, "frames": len(self.entries), "fps": info.fps, "gop": info.gop,
+                "finished": self.source.finished}
+
+    def manifest(self) -> dict:
+        info, group = self.source.info, 0
+        frames = []
+        for e in self.entries:
+            group = e.number if e.keyframe else group
+            frames.append([e.size, int(e.keyframe), e.timestamp, group])
+        return {"id": self.id, "fps": info.fps, "gop": info.gop, "sh_degree": info.sh_degree,
+                "finished": self.source.finished, "frame_count": len(frames),
+                "frame_fields": ["size", "keyframe", "timestamp", "group_start"], "frames": frames}
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def _find_streams(path: Path) -> dict[str, Path]:
+    if path.is_dir():
+        found = {p.stem: p for p in sorted(path.glob(f"*{STREAM_SUFFIX}")) if p.is_file()}
+        if not found:
+            raise InvalidInputError(f"no {STREAM_SUFFIX} files in {path}")
+        return found
+    if not path.exists():
+        raise InvalidInputError(f"no such file: {path}")
+    return {path.stem: path}
+
+
+def make_app(path: str | Path, *, lag: float = 0.25, send_timeout: float = 10.0,
+             idle_timeout: float = 30.0, max_clients: int = 256, speed: float = 1.0) -> web.Application:
+    """The aiohttp application serving the stream file ``path`` or every ``.gss`` in a folder.
+
+    ``speed`` scales the push rate (tests use it to run faster than real time).
+    """
+    streams = {sid: ServedStream(sid, p) for sid, p in _find_streams(Path(path)).items()}
+    app = web.Application()
+    app["streams"], app["clients"] = streams, set()
+    cfg = {"lag": lag, "send_timeout": send_timeout, "idle_timeout": idle_timeout,
+           "max_clients": max_clients, "speed": speed}
+
+    def stream_of(request) -> ServedStream:
+        s = streams.get(request.match_info["id"])
+        if s is None:
+            raise web.HTTPNotFound(text=f"no stream {request.match_info['id']!r}")
+        try:
+            s.refresh()
+        except CodecError as exc:
+            raise web.HTTPInternalServerError(text=f"stream {s.id}: {exc}") from None
+        return s
+
+    async def list_streams(request):
+        for s in streams.values():
+            s.refresh()
+        return web.json_response([s.summary() for s in streams.values()])
+
+    async def manifest(request):
+        return web.json_response(stream_of(request).manifest())
+
+    async def frame(request):
+        s = stream_of(request)
+        try:
+            n = int(request.match_info["n"])
+        except ValueError:
+            raise web.HTTPBadRequest(text="frame number must be an integer") from None
+        if not 0 <= n < len(s.entries):
+            raise web.HTTPNotFound(text=f"frame {n} is not in stream {s.id} ({len(s.entries)} frames)")
+        g = s.group_start(n)
+        try:
+            frames = range(g, n + 1) if request.query.get("deps") == "1" else [n]
+            body = b"".join(s.record(i) for i in frames)
+        except CodecError as exc:
+            raise web.HTTPInternalServerError(text=f"stream {s.id}: {exc}") from None
+        e = s.entries[n]
+        return web.Response(body=body, content_type="application/x-gmcodec-frame", headers={
+            "X-Frame-Number": str(n), "X-Frame-Keyframe": str(int(e.keyframe)),
+            "X-Frame-Group-Start": str(g), "X-Frame-Timestamp": repr(e.timestamp)})
+
+    async def live(request):
+        s = stream_of(request)
+        if len(app["clients"]) >= cfg["max_clients"]:
+            raise web.HTTPServiceUnavailable(text="too many live clients")
+        try:
+            start = int(request.query.get("start", "0"))
+        except ValueError:
+            raise web.HTTPBadRequest(text="start must be an integer") from None
+        ws = web.WebSocketResponse(heartbeat=None, max_msg_size=1 << 16)
+        await ws.prepare(request)
+        app["clients"].add(ws)
+        sender = asyncio.ensure_future(_push(ws, s, max(0, start), cfg))
+        # a sender that fails (client gone, send timed out, bad record) closes the socket,
+        # which also ends the receive loop below
+        sender.add_done_callback(lambda _t: asyncio.ensure_future(ws.close()) if not ws.closed else None)
+        try:
+            async for msg in ws:  # the client sends nothing we need; this notices it leaving
+                if msg.type == WSMsgType.ERROR:
+                    break
+                if sender.done():
+                    break
+        finally:
+            sender.cancel()
+            try:
+                await sender
+            except (asyncio.CancelledError, Exception):
+                pass
+            app["clients"].discard(ws)
+            if not ws.closed:
+                await ws.close()
+        return ws
+
+    app.router.add_get("/streams", list_streams)
+    app.router.add_get("/streams/{id}/manifest", manifest)
+    app.router.add_get("/streams/{id}/frames/{n}", frame)
+    app.router.add_get("/streams/{id}/live", live)
+
+    async def cleanup(app):
+        for ws in list(app["clients"]):
+            await ws.close()
+        for s in streams.values():
+            s.close()
+
+    app.on_shutdown.append(cleanup)
+    return app
+
+
+async def _push(ws: web.WebSocketResponse, s: ServedStream, start: int, cfg: dict) -> None:
+    """Send records at the stream's fps, skipping to a keyframe when behind; ends the socket."""
+    fps = s.source.info.fps * cfg["speed"]
+    loop = asyncio.get_running_loop()
+    n = s.group_start(min(start, len(s.entries) - 1)) if s.entries else 0
+    sent = dropped = 0
+    await ws.send_str(json.dumps({"type": "hello", "id": s.id, "fps": s.source.info.fps, "start": n}))
+    t0, first, idle_since = loop.time(), n, loop.time()
+    while not ws.closed:
+        s.refresh()
+        if n >= len(s.entries):
+            if s.source.finished or loop.time() - idle_since > cfg["idle_timeout"]:
+                break
+            await asyncio.sleep(_REFRESH_EVERY)
+            continue
+        idle_since = loop.time()
+        due = t0 + (n - first) / fps
+        now = loop.time()
+        if now < due:
+            await asyncio.sleep(due - now)
+        elif now - due > cfg["lag"]:
+            target = first + int((now - t0) * fps)
+            k = s.next_keyframe(min(max(target, n + 1), len(s.entries)))
+            if k is None and s.source.finished:
+                dropped += len(s.entries) - n
+                await ws.send_str(json.dumps({"type": "skip", "from": n, "to": len(s.entries)}))
+                n = len(s.entries)
+                break
+            if k is not None:
+                await ws.send_str(json.dumps({"type": "skip", "from": n, "to": k}))
+                dropped += k - n
+                t0, first, n = loop.time(), k, k
+        record = s.record(n)
+        await asyncio.wait_for(ws.send_bytes(record), cfg["send_timeout"])
+        sent += 1
+        n += 1
+    if not ws.closed:
+        await ws.send_str(json.dumps({"type": "end", "sent": sent, "dropped": dropped, "next": n}))
+        await ws.close()
+
+
+def serve(path: str | Path, host: str = "127.0.0.1", port: int = 8000, **kwargs) -> None:
+    """Run the server until interrupted (blocking)."""
+    app = make_app(path, **kwargs)
+    web.run_app(app, host=host, port=port, print=None, handle_signals=True)
