@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.info",
     "cli.image",
     "cli.evaluate",
+    "cli.stream",
 )
 
 PROG = "codec"

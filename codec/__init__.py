@@ -35,6 +35,7 @@ __version__ = "0.1.0"  # keep in step with pyproject.toml; the CLI prefers insta
 __all__ = [
     "__version__",
     "ImageCodec",
+    "StreamReader",
     "FORMAT_VERSION",
     "Container",
     "ContainerHeader",
@@ -59,7 +60,7 @@ __all__ = [
 ]
 
 
-_LAZY = {"ImageCodec": "codec.image.codec"}
+_LAZY = {"ImageCodec": "codec.image.codec", "StreamReader": "codec.stream"}
 
 
 def __getattr__(name: str):

@@ -38,9 +38,11 @@ from codec.errors import CodecError, InvalidInputError
 
 from .reader import FileSource
 
-__all__ = ["ServedStream", "make_app", "serve", "STREAM_SUFFIX"]
+__all__ = ["ServedStream", "make_app", "serve", "STREAM_SUFFIX", "STREAMS", "CLIENTS"]
 
 STREAM_SUFFIX = ".gss"
+STREAMS = web.AppKey("streams", dict)  # id -> ServedStream
+CLIENTS = web.AppKey("clients", set)  # open live WebSockets
 _REFRESH_EVERY = 0.05  # seconds between re-scans of a growing file
 
 
@@ -129,7 +131,7 @@ def make_app(path: str | Path, *, lag: float = 0.25, send_timeout: float = 10.0,
     """
     streams = {sid: ServedStream(sid, p) for sid, p in _find_streams(Path(path)).items()}
     app = web.Application()
-    app["streams"], app["clients"] = streams, set()
+    app[STREAMS], app[CLIENTS] = streams, set()
     cfg = {"lag": lag, "send_timeout": send_timeout, "idle_timeout": idle_timeout,
            "max_clients": max_clients, "speed": speed}
 
@@ -172,7 +174,7 @@ def make_app(path: str | Path, *, lag: float = 0.25, send_timeout: float = 10.0,
 
     async def live(request):
         s = stream_of(request)
-        if len(app["clients"]) >= cfg["max_clients"]:
+        if len(app[CLIENTS]) >= cfg["max_clients"]:
             raise web.HTTPServiceUnavailable(text="too many live clients")
         try:
             start = int(request.query.get("start", "0"))
@@ -180,7 +182,7 @@ def make_app(path: str | Path, *, lag: float = 0.25, send_timeout: float = 10.0,
             raise web.HTTPBadRequest(text="start must be an integer") from None
         ws = web.WebSocketResponse(heartbeat=None, max_msg_size=1 << 16)
         await ws.prepare(request)
-        app["clients"].add(ws)
+        app[CLIENTS].add(ws)
         sender = asyncio.ensure_future(_push(ws, s, max(0, start), cfg))
         # a sender that fails (client gone, send timed out, bad record) closes the socket,
         # which also ends the receive loop below
@@ -197,7 +199,7 @@ def make_app(path: str | Path, *, lag: float = 0.25, send_timeout: float = 10.0,
                 await sender
             except (asyncio.CancelledError, Exception):
                 pass
-            app["clients"].discard(ws)
+            app[CLIENTS].discard(ws)
             if not ws.closed:
                 await ws.close()
         return ws
@@ -208,7 +210,7 @@ def make_app(path: str | Path, *, lag: float = 0.25, send_timeout: float = 10.0,
     app.router.add_get("/streams/{id}/live", live)
 
     async def cleanup(app):
-        for ws in list(app["clients"]):
+        for ws in list(app[CLIENTS]):
             await ws.close()
         for s in streams.values():
             s.close()

@@ -1,0 +1,168 @@
+"""The stream server on loopback: HTTP endpoints, 20 live WebSocket clients, slow and vanished
+clients. Every socket is on 127.0.0.1 and every loop is bounded by a timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+
+aiohttp = pytest.importorskip("aiohttp")
+
+from aiohttp import web  # noqa: E402
+
+from codec.stream import StreamReader, encode_frames  # noqa: E402
+from codec.stream.format import RECORD_HEADER_SIZE, parse_record_header  # noqa: E402
+from codec.stream.generator import moving_sequence, random_scene  # noqa: E402
+from codec.stream.server import CLIENTS, ServedStream, _push, make_app  # noqa: E402
+
+FRAMES = 24
+
+
+@pytest.fixture(scope="module")
+def stream_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("served")
+    frames = moving_sequence(random_scene(1200, seed=3), FRAMES, moving_fraction=0.1, amplitude=0.1)
+    encode_frames(frames, folder / "demo.gss", fps=30.0, gop=8)
+    return folder
+
+
+@contextlib.contextmanager
+def running_server(path, **kwargs):
+    """Serve ``path`` on 127.0.0.1 (free port) from a background thread's event loop."""
+    loop = asyncio.new_event_loop()
+    app = make_app(path, **kwargs)
+    runner = web.AppRunner(app)
+    started = threading.Event()
+    box = {}
+
+    def run():
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        loop.run_until_complete(site.start())
+        box["port"] = runner.addresses[0][1]
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield f"http://127.0.0.1:{box['port']}", app, loop
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def _get(url):
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return resp.read(), resp.headers
+
+
+def test_http_endpoints_and_reader_over_http(stream_dir):
+    with running_server(stream_dir) as (base, _, _):
+        listing = json.loads(_get(base + "/streams")[0])
+        assert listing == [{"id": "demo", "frames": FRAMES, "fps": 30.0, "gop": 8, "finished": True}]
+        manifest = json.loads(_get(base + "/streams/demo/manifest")[0])
+        assert manifest["frame_count"] == FRAMES and manifest["frames"][9][3] == 8
+        body, headers = _get(base + "/streams/demo/frames/10")
+        rec = parse_record_header(body, 0)
+        assert rec.number == 10 and len(body) == RECORD_HEADER_SIZE + rec.size
+        assert headers["X-Frame-Group-Start"] == "8" and headers["X-Frame-Keyframe"] == "0"
+        deps, _ = _get(base + "/streams/demo/frames/10?deps=1")
+        assert deps.endswith(body) and parse_record_header(deps, 0).number == 8
+        for bad in ("/streams/nope/manifest", "/streams/demo/frames/99", "/streams/demo/frames/x"):
+            with pytest.raises(urllib.error.HTTPError):
+                _get(base + bad)
+        with StreamReader(base + "/streams/demo") as remote, StreamReader(stream_dir / "demo.gss") as local:
+            assert len(remote) == FRAMES
+            a, b = remote.read(13), local.read(13)
+            assert np.array_equal(a.means, b.means) and np.array_equal(a.quats, b.quats)
+
+
+async def _client(ws_url, received, kill_after=None):
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(ws_url, timeout=aiohttp.ClientWSTimeout(ws_close=5)) as ws:
+            while True:
+                msg = await ws.receive(timeout=20)
+                if msg.type == aiohttp.WSMsgType.BINARY:
+                    received.append(parse_record_header(msg.data, 0).number)
+                    if kill_after is not None and len(received) >= kill_after:
+                        ws._response.connection.transport.abort()  # vanish without a close frame
+                        return
+                elif msg.type == aiohttp.WSMsgType.TEXT:
+                    if json.loads(msg.data)["type"] == "end":
+                        return
+                else:
+                    return
+
+
+def test_twenty_live_clients_one_killed(stream_dir):
+    with running_server(stream_dir, speed=2.0, lag=2.0) as (base, app, loop):
+        ws_url = base.replace("http://", "ws://") + "/streams/demo/live"
+        results = [[] for _ in range(20)]
+
+        async def main():
+            tasks = [_client(ws_url, results[i], kill_after=5 if i == 7 else None) for i in range(20)]
+            await asyncio.wait_for(asyncio.gather(*tasks), 60)
+
+        asyncio.run(main())
+        for i, got in enumerate(results):
+            if i == 7:
+                assert got == list(range(5))
+            else:
+                assert got == list(range(FRAMES)), i
+
+        async def clients_left():
+            for _ in range(100):
+                if not app[CLIENTS]:
+                    return 0
+                await asyncio.sleep(0.05)
+            return len(app[CLIENTS])
+
+        assert asyncio.run_coroutine_threadsafe(clients_left(), loop).result(10) == 0
+
+
+class _SlowSocket:
+    """Stands in for a WebSocketResponse whose client drains slowly."""
+
+    def __init__(self, delay):
+        self.delay, self.closed, self.binary, self.text, self.pending, self.max_pending = delay, False, [], [], 0, 0
+
+    async def send_bytes(self, data):
+        self.pending += 1
+        self.max_pending = max(self.max_pending, self.pending)
+        await asyncio.sleep(self.delay)
+        self.pending -= 1
+        self.binary.append(parse_record_header(data, 0).number)
+
+    async def send_str(self, text):
+        self.text.append(json.loads(text))
+
+    async def close(self):
+        self.closed = True
+
+
+def test_slow_client_skips_to_keyframes(stream_dir):
+    stream = ServedStream("demo", stream_dir / "demo.gss")
+    ws = _SlowSocket(delay=0.1)  # 10 frames/s for a 120 frames/s push
+    cfg = {"lag": 0.05, "send_timeout": 5, "idle_timeout": 1, "speed": 4.0}
+    asyncio.run(asyncio.wait_for(_push(ws, stream, 0, cfg), 30))
+    stream.close()
+    skips = [m for m in ws.text if m["type"] == "skip"]
+    assert skips and ws.max_pending == 1  # dropped frames, never a queue
+    keyframes = {e.number for e in stream.entries if e.keyframe}
+    for s in skips:
+        assert s["to"] in keyframes or s["to"] == FRAMES
+    assert ws.binary[0] == 0 and ws.binary == sorted(ws.binary)
+    end = ws.text[-1]
+    assert end["type"] == "end" and end["sent"] + end["dropped"] == FRAMES and ws.closed
