@@ -100,7 +100,9 @@ class GaussianScene:
         if n and (norms < 1e-12).any():
             raise InvalidInputError(
                 f"{int((norms < 1e-12).sum())} zero-length quaternions; use GaussianScene.cleaned() to drop them")
-        quats = (quats / np.maximum(norms, 1e-30)[:, None]).astype(np.float32)
+        off = np.abs(norms - 1.0) > 1e-6  # already unit (to float32 precision): keep bits as they are
+        if off.any():
+            quats[off] = (quats[off] / norms[off, None]).astype(np.float32)
         for name, arr in (("means", means), ("log_scales", log_scales), ("quats", quats),
                           ("opacity_logits", opacity), ("sh_dc", sh_dc), ("sh_rest", sh_rest)):
             arr.setflags(write=False)

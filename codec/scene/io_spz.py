@@ -86,6 +86,14 @@ def read_spz(buf: bytes, what: str = ".spz", to_ply_axes: bool = True) -> Gaussi
         raise CorruptDataError(f"{what}: gzip data is corrupt ({e})") from None
     if len(body) < total:
         raise TruncatedError(f"{what}: SPZ body has {len(body)} bytes, header promises {total}")
+    if len(body) > total:
+        raise CorruptDataError(f"{what}: SPZ body is longer than its header says")
+    try:
+        tail = d.decompress(d.unconsumed_tail, 1)
+    except zlib.error as e:
+        raise CorruptDataError(f"{what}: gzip data is corrupt ({e})") from None
+    if tail or not d.eof:
+        raise TruncatedError(f"{what}: gzip stream is truncated or has trailing data")
     streams, off = [], 0
     for s in sizes:
         streams.append(body[off:off + s])

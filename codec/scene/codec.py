@@ -1,0 +1,220 @@
+"""The scene codec: Morton order, fixed-point positions, scalar quantizers, k-means SH, rANS.
+
+Pipeline (encode; decode runs it backwards, every stage vectorized numpy):
+
+1. optional pruning (``prune=True``): drop Gaussians whose opacity is under 1/255 or whose
+   significance (opacity x volume) is in the lowest ``prune_fraction``;
+2. positions to a grid (``presets.py``), Morton order of the grid cells; the decoded scene
+   comes out in this order;
+3. per-attribute integers (``quantize.py``) coded by ``streams.py`` through ``entropy``:
+   position deltas along the order (x with block-adaptive Laplace scales, y conditioned on
+   |dx|, z on |dx|+|dy|); opacity; log-scales as s0, s1-s0, s2-s0 (s0 conditioned on
+   opacity); smallest-three rotations (index, then three components conditioned on it); DC
+   colour as g, r-g, b-g; SH rest as a k-means codebook (float16) plus entropy-coded indices.
+
+The container (``codec.container``, kind "scene") holds the header fields and one section
+per stream; ``docs/scenes.md`` documents the layout.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from codec.container import Container, pack, unpack
+from codec.errors import CorruptDataError, InvalidInputError, LimitExceededError
+
+from ._files import MAX_GAUSSIANS
+from .data import SH_COEFFS, GaussianScene, sigmoid
+from .morton import MAX_AXIS_BITS, morton_order
+from .presets import DEFAULT_QUALITY, Preset, get_preset
+from .quantize import (kmeans, opacity_from_int, opacity_to_int, positions_from_int, positions_to_int,
+                       quats_from_int, quats_to_int, uniform_from_int, uniform_to_int)
+from .streams import bucket, decode_categorical, decode_residuals, encode_categorical, encode_residuals
+
+__all__ = ["SceneCodec", "SCENE_FORMAT_VERSION", "encode_scene", "decode_scene", "canonical_order"]
+
+SCENE_FORMAT_VERSION = 1
+MAX_ALPHABET = 1 << 16
+
+
+def _grid(scene: GaussianScene, preset: Preset) -> tuple[np.ndarray, float]:
+    lo, hi = scene.bounds()
+    extent = float(max((hi - lo).max(), 1e-6))
+    step = extent / (1 << preset.pos_bits)
+    if preset.pos_step_cap is not None:
+        step = min(step, preset.pos_step_cap)
+    step = max(step, extent / (1 << MAX_AXIS_BITS) * 1.0001)  # grid must fit 21 bits per axis
+    return lo, step
+
+
+def canonical_order(scene: GaussianScene, origin: np.ndarray, step: float) -> np.ndarray:
+    """The permutation the codec applies to ``scene`` for a grid (origin, step)."""
+    return morton_order(positions_to_int(scene.means, origin, step))
+
+
+def _offset_cat(values: np.ndarray, ctx=None, t: int = 1) -> tuple[bytes, int, int]:
+    lo = int(values.min()) if values.size else 0
+    k = int(values.max()) - lo + 1 if values.size else 1
+    if k > MAX_ALPHABET:
+        raise InvalidInputError(f"attribute range needs {k} symbols (limit {MAX_ALPHABET}); use a coarser preset")
+    return encode_categorical(values - lo, k, ctx, t), lo, k
+
+
+def _prune_mask(scene: GaussianScene, fraction: float) -> np.ndarray:
+    op = sigmoid(scene.opacity_logits)
+    keep = op >= 1.0 / 255.0
+    if fraction > 0 and len(scene):
+        sig = op * np.exp(scene.log_scales.astype(np.float64).sum(axis=1))
+        keep &= sig > np.quantile(sig, fraction)
+    return keep
+
+
+def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bool = False,
+                 prune_fraction: float = 0.1) -> tuple[bytes, np.ndarray]:
+    """Encode; returns (file bytes, [M] int64 indices of the input Gaussians in decoded order)."""
+    preset = get_preset(quality)
+    kept = np.nonzero(_prune_mask(scene, prune_fraction))[0] if prune else np.arange(len(scene))
+    if prune:
+        scene = scene.subset(kept)
+    n, k = len(scene), scene.sh_rest.shape[1]
+    header: dict = {"n": n, "quality": quality, "sh_degree": scene.sh_degree}
+    sections: list[tuple[str, bytes]] = []
+    origin, step = _grid(scene, preset)
+    q = positions_to_int(scene.means, origin, step)
+    order = morton_order(q)
+    q = q[order]
+    kept = kept[order]
+    header.update(origin=struct.pack("<3d", *origin), pos_step=step)
+    d = np.diff(q, axis=0, prepend=np.zeros((1, 3), np.int64))
+    cy, cz = bucket(d[:, 0]), bucket(np.abs(d[:, 0]) + np.abs(d[:, 1]))
+    sections += [("pos_x", encode_residuals(d[:, 0])), ("pos_y", encode_residuals(d[:, 1], cy, 16)),
+                 ("pos_z", encode_residuals(d[:, 2], cz, 16))]
+
+    qo = opacity_to_int(scene.opacity_logits[order], preset.opacity_bits)
+    sections.append(("opacity", encode_categorical(qo, 1 << preset.opacity_bits)))
+    octx = qo >> max(preset.opacity_bits - 3, 0)  # 8 opacity classes as context
+    qs = uniform_to_int(scene.log_scales[order], preset.scale_step)
+    for name, vals, ctx, t in (("scale_0", qs[:, 0], octx, 8), ("scale_1", qs[:, 1] - qs[:, 0], None, 1),
+                               ("scale_2", qs[:, 2] - qs[:, 0], None, 1)):
+        data, lo, kk = _offset_cat(vals, ctx, t)
+        sections.append((name, data))
+        header[f"{name}_lo"], header[f"{name}_k"] = lo, kk
+    largest, qr = quats_to_int(scene.quats[order], preset.rot_bits)
+    sections.append(("rot_index", encode_categorical(largest, 4)))
+    for j in range(3):
+        sections.append((f"rot_{j}", encode_categorical(qr[:, j], 1 << preset.rot_bits, largest, 4)))
+    qc = uniform_to_int(scene.sh_dc[order], preset.color_step)
+    for name, vals in (("color_g", qc[:, 1]), ("color_r", qc[:, 0] - qc[:, 1]), ("color_b", qc[:, 2] - qc[:, 1])):
+        data, lo, kk = _offset_cat(vals)
+        sections.append((name, data))
+        header[f"{name}_lo"], header[f"{name}_k"] = lo, kk
+    if k:
+        weights = sigmoid(scene.opacity_logits[order]) + 1e-3
+        cb, labels = kmeans(scene.sh_rest[order].reshape(n, 3 * k), preset.sh_codebook, weights=weights)
+        header["sh_codebook"] = len(cb)
+        sections += [("sh_codebook", cb.astype("<f2").tobytes()),
+                     ("sh_index", encode_categorical(labels, max(len(cb), 1)))]
+    return pack(Container("scene", header, tuple(sections), SCENE_FORMAT_VERSION)), kept
+
+
+def _int(header: dict, name: str, lo: int, hi: int) -> int:
+    v = header.get(name)
+    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+        raise CorruptDataError(f"scene header field {name!r} is missing or out of range ({v!r})")
+    return v
+
+
+def decode_scene(data: bytes) -> GaussianScene:
+    """Decode bytes written by :func:`encode_scene` (Gaussians in the codec's Morton order)."""
+    c = unpack(data, "scene")
+    if c.version != SCENE_FORMAT_VERSION:
+        from codec.errors import UnsupportedVersionError
+
+        raise UnsupportedVersionError(f"scene format version {c.version} is not supported "
+                                      f"(this build reads {SCENE_FORMAT_VERSION})")
+    h = c.header
+    n = _int(h, "n", 0, MAX_GAUSSIANS)
+    if n > 64 * len(data) + 64:  # every Gaussian costs well over 1/8 bit: refuse absurd counts
+        raise LimitExceededError(f"scene header claims {n} Gaussians in {len(data)} bytes")
+    preset = get_preset(_int(h, "quality", 1, 99)) if h.get("quality") in (1, 2, 3, 4, 5) else None
+    if preset is None:
+        raise CorruptDataError(f"scene header has an unknown quality {h.get('quality')!r}")
+    deg = _int(h, "sh_degree", 0, 3)
+    k = SH_COEFFS[deg]
+    origin_b, step = h.get("origin"), h.get("pos_step")
+    if not isinstance(origin_b, bytes) or len(origin_b) != 24 or not isinstance(step, float) \
+            or not np.isfinite(step) or step <= 0:
+        raise CorruptDataError("scene header has a bad position grid")
+    origin = np.array(struct.unpack("<3d", origin_b))
+    if not np.isfinite(origin).all():
+        raise CorruptDataError("scene header has a non-finite origin")
+    sec = c.section
+    dx = decode_residuals(sec("pos_x"), n, what="pos_x")
+    dy = decode_residuals(sec("pos_y"), n, bucket(dx), 16, what="pos_y")
+    dz = decode_residuals(sec("pos_z"), n, bucket(np.abs(dx) + np.abs(dy)), 16, what="pos_z")
+    q = np.cumsum(np.stack([dx, dy, dz], axis=1), axis=0)
+    if n and (q.min() < 0 or q.max() >= (1 << MAX_AXIS_BITS)):
+        raise CorruptDataError("decoded positions leave the grid")
+    means = positions_from_int(q, origin, step)
+    qo = decode_categorical(sec("opacity"), n, 1 << preset.opacity_bits, what="opacity")
+    opacity = opacity_from_int(qo, preset.opacity_bits)
+    octx = qo >> max(preset.opacity_bits - 3, 0)
+
+    def offset_cat(name, ctx=None, t=1):
+        lo = _int(h, f"{name}_lo", -(1 << 40), 1 << 40)
+        kk = _int(h, f"{name}_k", 1, MAX_ALPHABET)
+        return decode_categorical(sec(name), n, kk, ctx, t, what=name) + lo
+
+    s0 = offset_cat("scale_0", octx, 8)
+    qs = np.stack([s0, s0 + offset_cat("scale_1"), s0 + offset_cat("scale_2")], axis=1)
+    log_scales = uniform_from_int(qs, preset.scale_step)
+    largest = decode_categorical(sec("rot_index"), n, 4, what="rot_index")
+    qr = np.stack([decode_categorical(sec(f"rot_{j}"), n, 1 << preset.rot_bits, largest, 4, what=f"rot_{j}")
+                   for j in range(3)], axis=1)
+    quats = quats_from_int(largest, qr, preset.rot_bits)
+    g = offset_cat("color_g")
+    qc = np.stack([g + offset_cat("color_r"), g, g + offset_cat("color_b")], axis=1)
+    dc = uniform_from_int(qc, preset.color_step)
+    rest = np.zeros((n, k, 3), np.float32)
+    if k:
+        m = _int(h, "sh_codebook", 1, 1 << 16)
+        raw = sec("sh_codebook")
+        if len(raw) != m * 3 * k * 2:
+            raise CorruptDataError("SH codebook section has the wrong size")
+        cb = np.frombuffer(raw, "<f2").astype(np.float32).reshape(m, k * 3)
+        labels = decode_categorical(sec("sh_index"), n, m, what="sh_index")
+        rest = cb[labels].reshape(n, k, 3)
+    if not (np.isfinite(log_scales).all() and np.isfinite(dc).all() and np.isfinite(rest).all()):
+        raise CorruptDataError("decoded attributes are not finite")
+    return GaussianScene(means, log_scales, quats, opacity, dc, rest)
+
+
+class SceneCodec:
+    """Library entry point: ``SceneCodec(quality=3).encode(scene) -> bytes``, ``.decode(data)``.
+
+    ``prune=True`` drops near-invisible and least significant Gaussians before coding.
+    The decoded scene holds the Gaussians in the codec's order (Morton order of the grid);
+    :attr:`last_order` gives, after ``encode``, the input index of each decoded Gaussian.
+    """
+
+    def __init__(self, quality: int = DEFAULT_QUALITY, prune: bool = False, prune_fraction: float = 0.1):
+        get_preset(quality)
+        if not 0.0 <= prune_fraction < 1.0:
+            raise InvalidInputError(f"prune_fraction must be in [0, 1), got {prune_fraction}")
+        self.quality, self.prune, self.prune_fraction = quality, prune, prune_fraction
+        self.last_order: np.ndarray | None = None
+
+    def encode(self, scene: GaussianScene) -> bytes:
+        if not isinstance(scene, GaussianScene):
+            raise TypeError(f"encode expects a GaussianScene, got {type(scene).__name__}")
+        data, self.last_order = encode_scene(scene, self.quality, self.prune, self.prune_fraction)
+        return data
+
+    def decode(self, data: bytes) -> GaussianScene:
+        return decode_scene(data)
+
+    @staticmethod
+    def decode_bytes(data: bytes) -> GaussianScene:
+        return decode_scene(data)

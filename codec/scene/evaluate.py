@@ -1,0 +1,123 @@
+"""Scene evaluation: orbit cameras, PSNR/SSIM of renders, per-attribute errors.
+
+Cameras orbit the *robust* centre of the scene (the median of the means) on a circle in the
+plane orthogonal to the PLY up axis (-y), at a radius set from the 10-90 % percentile extent, so
+far-away floaters do not push the cameras out. Both scenes of a comparison are rendered from
+the same cameras with :func:`codec.scene.render.render`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from codec.errors import InvalidInputError
+
+from .data import GaussianScene, sigmoid
+from .render import Camera, render
+
+__all__ = ["orbit_cameras", "parse_camera", "psnr", "ssim", "attribute_errors", "evaluate", "to_uint8"]
+
+UP = np.array([0.0, -1.0, 0.0])
+
+
+def orbit_cameras(scene: GaussianScene, views: int = 8, size: int = 512, elevation_deg: float = 20.0,
+                  distance: float = 1.0, fov_x_deg: float = 60.0) -> list[Camera]:
+    """``views`` cameras evenly spaced on an orbit around the scene (see the module docstring)."""
+    if views < 1:
+        raise InvalidInputError(f"views must be >= 1, got {views}")
+    if len(scene) == 0:
+        center, radius = np.zeros(3), 1.0
+    else:
+        m = scene.means.astype(np.float64)
+        center = np.median(m, axis=0)
+        lo, hi = np.percentile(m, 10, axis=0), np.percentile(m, 90, axis=0)
+        radius = max(float(np.linalg.norm(hi - lo)) * distance, 1e-3)
+    el = math.radians(elevation_deg)
+    cams = []
+    for k in range(views):
+        az = 2 * math.pi * k / views
+        offset = radius * (math.cos(el) * np.array([math.sin(az), 0.0, math.cos(az)]) + math.sin(el) * UP)
+        cams.append(Camera.look_at(center + offset, center, UP, size, size, fov_x_deg))
+    return cams
+
+
+def parse_camera(spec: str, scene: GaussianScene, size: int = 512, views: int = 8) -> Camera:
+    """``orbit:K`` (K-th of ``views`` orbit cameras) or ``orbit:K/M`` (K-th of M)."""
+    try:
+        kind, arg = spec.split(":", 1)
+        if kind != "orbit":
+            raise ValueError
+        if "/" in arg:
+            k, views = (int(x) for x in arg.split("/", 1))
+        else:
+            k = int(arg)
+        if not 0 <= k < views:
+            raise ValueError
+    except ValueError:
+        raise InvalidInputError(f"bad camera {spec!r}: use orbit:K (0 <= K < {views}) or orbit:K/M") from None
+    return orbit_cameras(scene, views, size)[k]
+
+
+def to_uint8(img: torch.Tensor) -> np.ndarray:
+    """[H, W, 3] float render -> [H, W, 3] uint8 (clamped to [0, 1], rounded)."""
+    return (img.clamp(0, 1) * 255.0).round().to(torch.uint8).numpy()
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of two uint8 images (inf when identical)."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean SSIM (11x11 Gaussian window, sigma 1.5, per channel) of two uint8 images."""
+    x = torch.from_numpy(a.astype(np.float64) / 255.0).permute(2, 0, 1)[:, None]
+    y = torch.from_numpy(b.astype(np.float64) / 255.0).permute(2, 0, 1)[:, None]
+    g = torch.exp(-((torch.arange(11, dtype=torch.float64) - 5) ** 2) / (2 * 1.5 ** 2))
+    g = g / g.sum()
+    win = (g[:, None] * g[None, :])[None, None]
+    f = lambda t: torch.nn.functional.conv2d(t, win)  # noqa: E731
+    mx, my = f(x), f(y)
+    sxx, syy, sxy = f(x * x) - mx * mx, f(y * y) - my * my, f(x * y) - mx * my
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+    return float(s.mean())
+
+
+def attribute_errors(orig: GaussianScene, other: GaussianScene) -> dict[str, dict[str, float]]:
+    """Max/mean absolute error per attribute of two scenes with the same Gaussians in the same
+    order (quaternions up to sign; opacity after sigmoid)."""
+    if len(orig) != len(other):
+        raise InvalidInputError(f"scenes differ in size ({len(orig)} vs {len(other)}): no per-Gaussian errors")
+    out = {}
+    pairs = {"means": (orig.means, other.means), "log_scales": (orig.log_scales, other.log_scales),
+             "opacity": (sigmoid(orig.opacity_logits), sigmoid(other.opacity_logits)),
+             "sh_dc": (orig.sh_dc, other.sh_dc)}
+    if orig.sh_rest.shape == other.sh_rest.shape and orig.sh_rest.size:
+        pairs["sh_rest"] = (orig.sh_rest, other.sh_rest)
+    for name, (a, b) in pairs.items():
+        d = np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))
+        out[name] = {"max": float(d.max()) if d.size else 0.0, "mean": float(d.mean()) if d.size else 0.0}
+    qa, qb = orig.quats.astype(np.float64), other.quats.astype(np.float64)
+    d = np.minimum(np.abs(qa - qb).max(1), np.abs(qa + qb).max(1))
+    out["quats"] = {"max": float(d.max()) if d.size else 0.0, "mean": float(d.mean()) if d.size else 0.0}
+    return out
+
+
+def evaluate(orig: GaussianScene, other: GaussianScene, views: int = 8, size: int = 512) -> dict:
+    """Render both scenes from the orbit cameras of ``orig``; PSNR/SSIM per view and mean."""
+    cams = orbit_cameras(orig, views, size)
+    per_view = []
+    for cam in cams:
+        a, b = to_uint8(render(orig, cam)), to_uint8(render(other, cam))
+        per_view.append({"psnr": psnr(a, b), "ssim": ssim(a, b)})
+    finite = [v["psnr"] for v in per_view if math.isfinite(v["psnr"])]
+    result = {"views": views, "size": size,
+              "psnr": float(np.mean(finite)) if len(finite) == len(per_view) else float("inf"),
+              "ssim": float(np.mean([v["ssim"] for v in per_view])), "per_view": per_view}
+    if len(orig) == len(other):
+        result["attributes"] = attribute_errors(orig, other)
+    return result

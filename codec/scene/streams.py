@@ -1,0 +1,172 @@
+"""Entropy-coded integer streams for the scene codec (all coding goes through :mod:`entropy`).
+
+Two kinds of stream, both self-describing so one section holds one stream:
+
+* **categorical** (:func:`encode_categorical` / :func:`decode_categorical`): symbols in
+  ``[0, K)`` with an integer context ``ctx`` in ``[0, T)`` known to the decoder. The encoder
+  counts symbols per context, stores the counts (scaled to 16 bits, zlib-packed) and codes with
+  ``entropy.counts_to_freqs`` tables rebuilt from those stored integers on both sides.
+* **residual** (:func:`encode_residuals` / :func:`decode_residuals`): signed integers under a
+  Laplace :class:`entropy.ScaleFamily` (escapes for the tails). The scale of each value is
+  chosen per context (a stored byte per context) or per block of :data:`BLOCK` values (block
+  scale ids sent as a categorical stream first).
+
+Layout of a stream: ``u32 len(meta) | meta | payload``; ``meta`` is zlib-compressed.
+Every count and length is checked before allocation; failures raise CorruptDataError.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+
+from codec.errors import CorruptDataError, LimitExceededError
+from entropy import EntropyError, FrequencyTables, ScaleFamily, counts_to_freqs, decode_symbols, encode_symbols
+
+__all__ = ["encode_categorical", "decode_categorical", "encode_residuals", "decode_residuals",
+           "BLOCK", "LAPLACE_SCALES", "bucket"]
+
+BLOCK = 64
+MAX_META = 1 << 24
+MAX_TABLE = 1 << 22  # T * K entries
+_SUPPORT = 255
+# Laplace scales 0.2 .. ~26000 in steps of 2**(1/2): a deterministic table, stored as integers
+LAPLACE_SCALES = tuple(float(0.2 * 2 ** (i / 2)) for i in range(35))
+_FAMILY: ScaleFamily | None = None
+
+
+def _family() -> ScaleFamily:
+    global _FAMILY
+    if _FAMILY is None:
+        _FAMILY = ScaleFamily("laplace", np.array(LAPLACE_SCALES), _SUPPORT)
+    return _FAMILY
+
+
+def bucket(x: np.ndarray, top: int = 15) -> np.ndarray:
+    """[N] int context: bit length of |x| capped at ``top`` (0 for 0)."""
+    a = np.abs(np.asarray(x, np.int64))
+    return np.minimum(np.where(a > 0, np.floor(np.log2(np.maximum(a, 1))).astype(np.int64) + 1, 0), top)
+
+
+def _pack(meta: bytes, payload: bytes) -> bytes:
+    z = zlib.compress(meta, 9)
+    return struct.pack("<I", len(z)) + z + payload
+
+
+def _unpack(data: bytes, what: str) -> tuple[bytes, bytes]:
+    if len(data) < 4:
+        raise CorruptDataError(f"{what}: stream is truncated")
+    (m,) = struct.unpack_from("<I", data)
+    if 4 + m > len(data):
+        raise CorruptDataError(f"{what}: stream metadata runs past the section")
+    try:
+        d = zlib.decompressobj()
+        meta = d.decompress(data[4:4 + m], MAX_META)
+        if d.unconsumed_tail or not d.eof:
+            raise CorruptDataError(f"{what}: stream metadata is too large or incomplete")
+    except zlib.error:
+        raise CorruptDataError(f"{what}: stream metadata does not decompress") from None
+    return meta, data[4 + m:]
+
+
+def _scaled_counts(counts: np.ndarray) -> np.ndarray:
+    """Scale each row so its max is 65535, keeping every observed symbol >= 1."""
+    mx = np.maximum(counts.max(axis=1, keepdims=True), 1)
+    s = np.where(counts > 0, np.maximum((counts * 65535 + mx - 1) // mx, 1), 0)
+    return s.astype("<u2")
+
+
+def _tables(scaled: np.ndarray) -> FrequencyTables:
+    c = scaled.astype(np.int64)
+    c[c.sum(axis=1) == 0] = 1  # an unused context still needs a valid table
+    return FrequencyTables(counts_to_freqs(c))
+
+
+def encode_categorical(symbols: np.ndarray, k: int, ctx: np.ndarray | None = None, t: int = 1) -> bytes:
+    """Code ``symbols`` [N] in [0, k) under stored per-context count tables (ctx [N] in [0, t))."""
+    s = np.asarray(symbols, np.int64)
+    c = np.zeros(len(s), np.int64) if ctx is None else np.asarray(ctx, np.int64)
+    assert s.size == 0 or (s.min() >= 0 and s.max() < k and c.min() >= 0 and c.max() < t)
+    counts = np.zeros((t, k), np.int64)
+    np.add.at(counts, (c, s), 1)
+    scaled = _scaled_counts(counts)
+    meta = struct.pack("<II", t, k) + scaled.tobytes()
+    payload = encode_symbols(s.astype(np.int32), _tables(scaled), c.astype(np.int32) if t > 1 else None) if len(s) else b""
+    return _pack(meta, payload)
+
+
+def decode_categorical(data: bytes, count: int, k: int, ctx: np.ndarray | None = None, t: int = 1,
+                       what: str = "stream") -> np.ndarray:
+    """Inverse of :func:`encode_categorical`; [count] int64."""
+    meta, payload = _unpack(data, what)
+    if len(meta) < 8:
+        raise CorruptDataError(f"{what}: bad table header")
+    tt, kk = struct.unpack_from("<II", meta)
+    if (tt, kk) != (t, k) or t * k > MAX_TABLE or len(meta) != 8 + 2 * t * k:
+        raise CorruptDataError(f"{what}: table shape {tt}x{kk} does not match the expected {t}x{k}")
+    if count == 0:
+        return np.zeros(0, np.int64)
+    scaled = np.frombuffer(meta, "<u2", count=t * k, offset=8).reshape(t, k)
+    try:
+        tables = _tables(scaled)
+        out = decode_symbols(payload, tables, count, None if t == 1 else np.asarray(ctx, np.int32))
+    except EntropyError as e:
+        raise CorruptDataError(f"{what}: {e}") from None
+    return out.astype(np.int64)
+
+
+def encode_residuals(values: np.ndarray, ctx: np.ndarray | None = None, t: int = 1) -> bytes:
+    """Code signed ints [N] with a Laplace scale per context (ctx given) or per block."""
+    v = np.asarray(values, np.int64)
+    fam = _family()
+    nscales = len(LAPLACE_SCALES)
+    if ctx is not None:
+        c = np.asarray(ctx, np.int64)
+        choice = np.zeros(t, np.int64)
+        for j in range(t):
+            sel = v[c == j]
+            if sel.size:
+                bits = [fam.bits(sel, np.full(sel.size, i)) for i in range(nscales)]
+                choice[j] = int(np.argmin(bits))
+        ids = choice[c]
+        meta = b"C" + struct.pack("<I", t) + choice.astype(np.uint8).tobytes()
+    else:
+        nb = (len(v) + BLOCK - 1) // BLOCK
+        pad = np.zeros(nb * BLOCK, np.int64)
+        pad[:len(v)] = v
+        block_ids = fam.best_scale_ids(pad.reshape(nb, BLOCK)) if nb else np.zeros(0, np.int64)
+        ids = np.repeat(np.asarray(block_ids, np.int64), BLOCK)[:len(v)]
+        meta = b"B" + encode_categorical(block_ids, nscales)
+    payload = fam.encode(v, ids) if len(v) else b""
+    return _pack(meta, payload)
+
+
+def decode_residuals(data: bytes, count: int, ctx: np.ndarray | None = None, t: int = 1,
+                     what: str = "stream") -> np.ndarray:
+    """Inverse of :func:`encode_residuals`; [count] int64."""
+    meta, payload = _unpack(data, what)
+    fam = _family()
+    nscales = len(LAPLACE_SCALES)
+    if meta[:1] == b"C" and ctx is not None:
+        if len(meta) != 5 + t or struct.unpack_from("<I", meta, 1)[0] != t:
+            raise CorruptDataError(f"{what}: bad context table")
+        choice = np.frombuffer(meta, np.uint8, count=t, offset=5).astype(np.int64)
+        if (choice >= nscales).any():
+            raise CorruptDataError(f"{what}: scale id out of range")
+        ids = choice[np.asarray(ctx, np.int64)]
+    elif meta[:1] == b"B" and ctx is None:
+        nb = (count + BLOCK - 1) // BLOCK
+        block_ids = decode_categorical(meta[1:], nb, nscales, what=what)
+        ids = np.repeat(block_ids, BLOCK)[:count]
+    else:
+        raise CorruptDataError(f"{what}: unknown residual stream mode")
+    if count == 0:
+        return np.zeros(0, np.int64)
+    if count > (1 << 28):
+        raise LimitExceededError(f"{what}: {count} values is over the limit")
+    try:
+        return np.asarray(fam.decode(payload, ids), np.int64)
+    except EntropyError as e:
+        raise CorruptDataError(f"{what}: {e}") from None
