@@ -49,6 +49,28 @@ def _grid(scene: GaussianScene, preset: Preset) -> tuple[np.ndarray, float]:
     return lo, step
 
 
+SCALE_CONTEXTS = 8
+
+
+def _scale_context(s0: np.ndarray, lo: int, k: int) -> np.ndarray:
+    """[N] context in [0, 8): where the first log-scale sits in its coded range."""
+    return np.minimum((s0 - lo) * SCALE_CONTEXTS // max(k, 1), SCALE_CONTEXTS - 1)
+
+
+def rotation_bits(qs: np.ndarray, preset: Preset) -> np.ndarray:
+    """[N] bits per smallest-three component from the decoded log-scales [N, 3] (ints).
+
+    A rotation error t changes the covariance by about t * (1 - exp(-2a)) relative to its
+    size, a = largest minus smallest log-scale, so near-isotropic Gaussians need fewer bits:
+    ``preset.rot_bits - floor(-log2(1 - exp(-2a)))``; under 2 bits nothing is sent (identity).
+    """
+    a = (qs.max(axis=1) - qs.min(axis=1)).astype(np.float64) * preset.scale_step
+    rel = -np.expm1(-2.0 * a)
+    drop = np.floor(-np.log2(np.maximum(rel, 1e-12)))
+    bits = preset.rot_bits - np.clip(drop, 0, preset.rot_bits).astype(np.int64)
+    return np.where(bits < 2, 0, bits)
+
+
 def canonical_order(scene: GaussianScene, origin: np.ndarray, step: float) -> np.ndarray:
     """The permutation the codec applies to ``scene`` for a grid (origin, step)."""
     return morton_order(positions_to_int(scene.means, origin, step))
@@ -96,15 +118,21 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
     sections.append(("opacity", encode_categorical(qo, 1 << preset.opacity_bits)))
     octx = qo >> max(preset.opacity_bits - 3, 0)  # 8 opacity classes as context
     qs = uniform_to_int(scene.log_scales[order], preset.scale_step)
-    for name, vals, ctx, t in (("scale_0", qs[:, 0], octx, 8), ("scale_1", qs[:, 1] - qs[:, 0], None, 1),
-                               ("scale_2", qs[:, 2] - qs[:, 0], None, 1)):
-        data, lo, kk = _offset_cat(vals, ctx, t)
-        sections.append((name, data))
-        header[f"{name}_lo"], header[f"{name}_k"] = lo, kk
-    largest, qr = quats_to_int(scene.quats[order], preset.rot_bits)
-    sections.append(("rot_index", encode_categorical(largest, 4)))
+    data, lo, kk = _offset_cat(qs[:, 0], octx, 8)
+    sections.append(("scale_0", data))
+    header["scale_0_lo"], header["scale_0_k"] = lo, kk
+    sctx = _scale_context(qs[:, 0], lo, kk)
+    for j in (1, 2):
+        data, lo, kk = _offset_cat(qs[:, j], sctx, SCALE_CONTEXTS)
+        sections.append((f"scale_{j}", data))
+        header[f"scale_{j}_lo"], header[f"scale_{j}_k"] = lo, kk
+    bits = rotation_bits(qs, preset)
+    largest, qr = quats_to_int(scene.quats[order], bits)
+    coded = bits > 0
+    rctx = preset.rot_bits - bits[coded]
+    sections.append(("rot_index", encode_categorical(largest[coded], 4, rctx, preset.rot_bits)))
     for j in range(3):
-        sections.append((f"rot_{j}", encode_categorical(qr[:, j], 1 << preset.rot_bits, largest, 4)))
+        sections.append((f"rot_{j}", encode_categorical(qr[coded, j], 1 << preset.rot_bits, rctx, preset.rot_bits)))
     qc = uniform_to_int(scene.sh_dc[order], preset.color_step)
     for name, vals in (("color_g", qc[:, 1]), ("color_r", qc[:, 0] - qc[:, 1]), ("color_b", qc[:, 2] - qc[:, 1])):
         data, lo, kk = _offset_cat(vals)
@@ -168,12 +196,22 @@ def decode_scene(data: bytes) -> GaussianScene:
         return decode_categorical(sec(name), n, kk, ctx, t, what=name) + lo
 
     s0 = offset_cat("scale_0", octx, 8)
-    qs = np.stack([s0, s0 + offset_cat("scale_1"), s0 + offset_cat("scale_2")], axis=1)
+    sctx = _scale_context(s0, h["scale_0_lo"], h["scale_0_k"])
+    qs = np.stack([s0, offset_cat("scale_1", sctx, SCALE_CONTEXTS), offset_cat("scale_2", sctx, SCALE_CONTEXTS)], 1)
     log_scales = uniform_from_int(qs, preset.scale_step)
-    largest = decode_categorical(sec("rot_index"), n, 4, what="rot_index")
-    qr = np.stack([decode_categorical(sec(f"rot_{j}"), n, 1 << preset.rot_bits, largest, 4, what=f"rot_{j}")
-                   for j in range(3)], axis=1)
-    quats = quats_from_int(largest, qr, preset.rot_bits)
+    bits = rotation_bits(qs, preset)
+    coded = bits > 0
+    nc = int(coded.sum())
+    rctx = preset.rot_bits - bits[coded]
+    largest = np.zeros(n, np.int64)
+    qr = np.zeros((n, 3), np.int64)
+    largest[coded] = decode_categorical(sec("rot_index"), nc, 4, rctx, preset.rot_bits, what="rot_index")
+    for j in range(3):
+        qr[coded, j] = decode_categorical(sec(f"rot_{j}"), nc, 1 << preset.rot_bits, rctx, preset.rot_bits,
+                                          what=f"rot_{j}")
+    if (qr >= (1 << np.maximum(bits, 0))[:, None]).any():
+        raise CorruptDataError("rotation symbol out of range for its precision")
+    quats = quats_from_int(largest, qr, bits)
     g = offset_cat("color_g")
     qc = np.stack([g + offset_cat("color_r"), g, g + offset_cat("color_b")], axis=1)
     dc = uniform_from_int(qc, preset.color_step)

@@ -48,7 +48,7 @@ def opacity_from_int(q: np.ndarray, bits: int) -> np.ndarray:
     return logit(q.astype(np.float64) / levels, 0.25 / levels).astype(np.float32)
 
 
-def quats_to_int(quats: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+def quats_to_int(quats: np.ndarray, bits) -> tuple[np.ndarray, np.ndarray]:
     """Smallest three: ([N] index of the largest |component| of (w,x,y,z), [N, 3] ints in
     [0, 2**bits - 1]) for the other components in order, sign fixed so the largest is
     positive. Each stored component has |error| <= 1 / (sqrt(2) * (2**bits - 1))."""
@@ -58,14 +58,17 @@ def quats_to_int(quats: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
     rows = np.arange(len(q))
     q = q * np.where(q[rows, largest] < 0, -1.0, 1.0)[:, None]
     others = np.stack([q[rows, (largest + j) % 4] for j in (1, 2, 3)], axis=1)
-    levels = (1 << bits) - 1
+    levels = ((1 << np.asarray(bits, np.int64)) - 1).reshape(-1, 1) if np.ndim(bits) else (1 << bits) - 1
     ints = np.clip(np.round((others / INV_SQRT2 + 1.0) * 0.5 * levels), 0, levels).astype(np.int64)
     return largest.astype(np.int64), ints
 
 
-def quats_from_int(largest: np.ndarray, ints: np.ndarray, bits: int) -> np.ndarray:
-    levels = (1 << bits) - 1
+def quats_from_int(largest: np.ndarray, ints: np.ndarray, bits) -> np.ndarray:
+    """Inverse of :func:`quats_to_int`; ``bits`` may be an int or [N] ints (0: identity)."""
+    b = np.broadcast_to(np.asarray(bits, np.int64), largest.shape)
+    levels = np.maximum((1 << b) - 1, 1).astype(np.float64)[:, None]
     others = (ints.astype(np.float64) / levels * 2.0 - 1.0) * INV_SQRT2
+    others = np.where(b[:, None] > 0, others, 0.0)
     m = np.sqrt(np.clip(1.0 - (others ** 2).sum(axis=1), 0.0, None))
     q = np.zeros((len(largest), 4))
     rows = np.arange(len(largest))
