@@ -20,11 +20,11 @@ MONKEY = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "sc
 def _decode_all(frames, **kwargs):
     """Encode with StreamEncoder and decode each record; check decoder == encoder."""
     enc = StreamEncoder(**kwargs)
-    out, ref, changed = [], None, None
+    out, ref, state = [], None, None
     for i, f in enumerate(frames):
         ef = enc.encode(f)
         rec = pack_record(TYPE_KEYFRAME if ef.keyframe else TYPE_DELTA, i, 0.0, ef.payload)
-        ref, changed = decode_record(rec, FrameEntry(i, 0, len(ef.payload), ef.keyframe, 0.0), enc.codec, ref, changed)
+        ref, state = decode_record(rec, FrameEntry(i, 0, len(ef.payload), ef.keyframe, 0.0), enc.codec, ref, state)
         assert np.array_equal(ref.means, ef.recon.means) and np.array_equal(ref.quats, ef.recon.quats)
         out.append(ef)
     return out

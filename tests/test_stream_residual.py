@@ -8,7 +8,7 @@ import pytest
 from codec.errors import CodecError, CorruptDataError
 from codec.scene.data import GaussianScene
 from codec.stream.generator import moving_sequence, random_scene
-from codec.stream.residual import GROUPS, ResidualConfig, decode_delta, encode_delta, group_arrays, initial_anchor
+from codec.stream.residual import GROUPS, DeltaState, ResidualConfig, decode_delta, encode_delta, group_arrays, initial_anchor
 
 CFG = ResidualConfig(pos_step=1e-3)
 
@@ -20,15 +20,17 @@ def _same(a: GaussianScene, b: GaussianScene) -> bool:
 def _run(frames, cfg=CFG):
     """Encode frames[1:] against frames[0] as reference; decode alongside; return payloads."""
     ref = dref = frames[0]
-    anchor, prev, dprev = initial_anchor(frames[0]), np.zeros(len(ref), bool), np.zeros(len(ref), bool)
+    anchor, prev, dprev = initial_anchor(frames[0]), DeltaState.initial(len(ref)), DeltaState.initial(len(ref))
     out = []
     for cur in frames[1:]:
         res = encode_delta(ref, cur, anchor, prev, cfg)
-        dec, dchanged = decode_delta(res.payload, dref, dprev)
+        dec, dstate = decode_delta(res.payload, dref, dprev)
         assert _same(dec, res.recon), "decoder output differs from the encoder's reconstruction"
-        assert np.array_equal(dchanged, res.changed)
+        assert np.array_equal(dstate.changed, res.changed)
+        assert dstate.q.keys() == res.state.q.keys()
+        assert all(np.array_equal(dstate.q[k], res.state.q[k]) for k in dstate.q)
         out.append(res)
-        ref, anchor, prev, dref, dprev = res.recon, res.anchor, res.changed, dec, dchanged
+        ref, anchor, prev, dref, dprev = res.recon, res.anchor, res.state, dec, dstate
     return out
 
 
@@ -72,7 +74,7 @@ def test_lossy_keyframe_errors_are_not_recoded():
     noisy = GaussianScene(base.means + rng.normal(0, 2e-3, base.means.shape), base.log_scales + 0.01,
                           base.quats, base.opacity_logits, base.sh_dc + 0.003, base.sh_rest)
     anchor = initial_anchor(base)
-    res = encode_delta(noisy, base, anchor, np.zeros(len(base), bool), CFG)
+    res = encode_delta(noisy, base, anchor, DeltaState.initial(len(base)), CFG)
     assert not res.changed.any()
 
 
@@ -107,8 +109,8 @@ def test_for_quality_matches_presets():
 def test_corrupt_payloads_raise_codec_errors_only():
     base = random_scene(800, seed=8)
     frames = moving_sequence(base, 3, moving_fraction=0.3, amplitude=0.1, seed=1)
-    res = _run(frames)[1]
-    ref, prev = _run(frames[:2])[0].recon, _run(frames[:2])[0].changed
+    first, res = _run(frames)
+    ref, prev = first.recon, first.state
     payload = res.payload
     rng = np.random.default_rng(0)
     for cut in sorted(set(rng.integers(0, len(payload), 60).tolist()) | {0, 1, 5, len(payload) - 1}):
@@ -123,4 +125,4 @@ def test_corrupt_payloads_raise_codec_errors_only():
             continue
         assert np.isfinite(frame.means).all()  # undetected flips still give a valid scene
     with pytest.raises(CorruptDataError):
-        decode_delta(payload, random_scene(799), np.zeros(799, bool))
+        decode_delta(payload, random_scene(799), DeltaState.initial(799))

@@ -22,8 +22,8 @@ The server and client need ``aiohttp``; they are imported only when used.
 from .encoder import EncodedFrame, StreamEncoder
 from .format import FrameEntry, StreamInfo
 from .reader import StreamReader
-from .residual import ResidualConfig, decode_delta, encode_delta
+from .residual import DeltaState, ResidualConfig, decode_delta, encode_delta
 from .writer import StreamWriter, encode_frames
 
 __all__ = ["StreamReader", "StreamWriter", "StreamEncoder", "EncodedFrame", "encode_frames",
-           "FrameEntry", "StreamInfo", "ResidualConfig", "encode_delta", "decode_delta"]
+           "FrameEntry", "StreamInfo", "ResidualConfig", "DeltaState", "encode_delta", "decode_delta"]

@@ -122,7 +122,7 @@ async def play(url: str, *, frames: int | None = None, start: int = 0,
 
     _, ws_url = stream_url_parts(url)
     codec = keyframe_codec or default_keyframe_codec()
-    stats, ref, changed, expect = PlayStats(), None, None, None
+    stats, ref, state, expect = PlayStats(), None, None, None
     t0 = time.perf_counter()
     try:
         async with aiohttp.ClientSession() as session:
@@ -143,7 +143,7 @@ async def play(url: str, *, frames: int | None = None, start: int = 0,
                     if expect is not None and rec.number > expect:
                         stats.dropped += rec.number - expect
                     t = time.perf_counter()
-                    scene, changed = decode_record(data, entry, codec, ref if expect == rec.number else None, changed)
+                    scene, state = decode_record(data, entry, codec, ref if expect == rec.number else None, state)
                     ms = (time.perf_counter() - t) * 1e3
                     ref, expect = scene, rec.number + 1
                     stats.frames.append((rec.number, len(data), entry.keyframe, ms))

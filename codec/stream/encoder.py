@@ -27,7 +27,7 @@ from codec.scene.data import GaussianScene
 
 from .keyframe import KeyframeCodec, decode_keyframe, default_keyframe_codec
 from .matching import is_identity_order, match_order
-from .residual import ResidualConfig, encode_delta, initial_anchor
+from .residual import DeltaState, ResidualConfig, encode_delta, initial_anchor
 
 __all__ = ["StreamEncoder", "EncodedFrame", "extent_of"]
 
@@ -91,19 +91,19 @@ class StreamEncoder:
                 best, perm, matched = alt, p, True
         if len(best.payload) > budget:
             return self._keyframe(scene)
-        self._ref, self._anchor, self._changed, self._perm = best.recon, best.anchor, best.changed, perm
+        self._ref, self._anchor, self._state, self._perm = best.recon, best.anchor, best.state, perm
         self._since_key += 1
         return EncodedFrame(False, best.payload, best.recon, matched)
 
     def _delta(self, scene: GaussianScene, perm: np.ndarray):
         cur = scene if perm is _IDENTITY_MARK else scene.subset(perm)
-        return encode_delta(self._ref, cur, self._anchor, self._changed, self._config)
+        return encode_delta(self._ref, cur, self._anchor, self._state, self._config)
 
     def _keyframe(self, scene: GaussianScene) -> EncodedFrame:
         payload = bytes(self.codec.encode(scene))
         dec = decode_keyframe(self.codec, payload, self._frames - 1)
         self._ref, self._since_key, self._key_size = dec, 1, len(payload)
-        self._changed = np.zeros(len(dec), bool)
+        self._state = DeltaState.initial(len(dec))
         self._config = ResidualConfig.for_quality(self.quality, extent_of(dec))
         tol = self._config.pos_step * 64
         if len(dec) != len(scene) or dec.sh_degree != scene.sh_degree:

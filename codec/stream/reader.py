@@ -28,7 +28,7 @@ from .format import (
     parse_record_header, parse_stream_header, parse_trailer, scan_records,
 )
 from .keyframe import KeyframeCodec, decode_keyframe, default_keyframe_codec
-from .residual import decode_delta
+from .residual import DeltaState, decode_delta
 
 __all__ = ["StreamReader", "FileSource", "scan_file", "decode_record"]
 
@@ -146,9 +146,9 @@ def scan_file(path: str | PathLike) -> tuple[StreamInfo, list[FrameEntry], int]:
 
 
 def decode_record(record: bytes, entry: FrameEntry, codec: KeyframeCodec, ref: GaussianScene | None,
-                  changed: np.ndarray | None) -> tuple[GaussianScene, np.ndarray]:
-    """Verify and decode one record; ``ref``/``changed`` are the previous frame's state
-    (ignored for a keyframe). Returns the frame and its changed flags."""
+                  state: DeltaState | None) -> tuple[GaussianScene, DeltaState]:
+    """Verify and decode one record; ``ref``/``state`` are the previous frame and the delta
+    state after it (ignored for a keyframe). Returns the frame and the state after it."""
     rec = parse_record_header(record, 0)
     if rec.number != entry.number or rec.size != entry.size or (rec.type == TYPE_KEYFRAME) != entry.keyframe:
         raise CorruptDataError(f"corrupt stream: the record of frame {entry.number} does not match the index")
@@ -156,10 +156,10 @@ def decode_record(record: bytes, entry: FrameEntry, codec: KeyframeCodec, ref: G
     check_payload(rec, payload, entry.number)
     if rec.type == TYPE_KEYFRAME:
         scene = decode_keyframe(codec, payload, entry.number)
-        return scene, np.zeros(len(scene), bool)
-    if ref is None:
+        return scene, DeltaState.initial(len(scene))
+    if ref is None or state is None:
         raise CorruptDataError(f"frame {entry.number} is a delta frame without a keyframe before it")
-    return decode_delta(payload, ref, changed)
+    return decode_delta(payload, ref, state)
 
 
 class StreamReader:
@@ -187,7 +187,7 @@ class StreamReader:
         self._next = 0  # frame the next __next__ returns
         self._held = -1  # index of the frame in self._ref
         self._ref: GaussianScene | None = None
-        self._changed: np.ndarray | None = None
+        self._state: DeltaState | None = None
         try:
             self._src.refresh(complete=not follow)
             if self._src.info is None:
@@ -263,7 +263,7 @@ class StreamReader:
         if self._codec is None:
             self._codec = default_keyframe_codec()
         ref = self._ref if self._held == entry.number - 1 else None
-        self._ref, self._changed = decode_record(self._src.record(entry), entry, self._codec, ref, self._changed)
+        self._ref, self._state = decode_record(self._src.record(entry), entry, self._codec, ref, self._state)
         self._held = entry.number
 
     def _wait(self, ready) -> bool:

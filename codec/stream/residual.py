@@ -37,7 +37,13 @@ within half a step of the source, an unsent one within gate + half a step.
     u8   P, P x (u8 pattern, varint count)   pattern histogram of the M changed Gaussians
     u32+ blob              ANS stream of the M patterns (empty if P <= 1)
     u8   x C per group with M > 0: Laplace scale id of each channel
-    u32+ blob              ANS stream of all residuals (ScaleFamily), group order, channel-major
+    u32+ blob              ANS stream of all residuals (ScaleFamily), group order, channel-major,
+                           each minus its prediction (below)
+
+**Motion prediction.** A sent row's quantized residual is coded minus the same row's residual
+in the previous delta frame (zero after a keyframe or where the row sent nothing): smooth motion
+repeats its per-frame step, so only the change of velocity is coded. Both sides carry the
+previous residuals and the changed flags in a :class:`DeltaState`.
 
 Everything entropy-coded goes through :mod:`entropy`; a damaged payload raises
 :class:`~codec.errors.CorruptDataError` (never another exception).
@@ -58,7 +64,7 @@ from entropy import EntropyError, FrequencyTables, counts_to_freqs, decode_symbo
 from ._bytes import ByteReader, ByteWriter
 from .tables import residual_family
 
-__all__ = ["GROUPS", "ResidualConfig", "DeltaResult", "encode_delta", "decode_delta",
+__all__ = ["GROUPS", "ResidualConfig", "DeltaState", "DeltaResult", "encode_delta", "decode_delta",
            "group_arrays", "initial_anchor"]
 
 GROUPS = ("pos", "scale", "quat", "opacity", "dc", "rest")
@@ -113,14 +119,35 @@ class ResidualConfig:
 
 
 @dataclass(frozen=True)
+class DeltaState:
+    """What both sides carry from one delta frame to the next (reset at a keyframe).
+
+    ``changed``: ``[N]`` bool, which Gaussians carried residuals in the previous frame (the
+    mask's context). ``q``: group -> ``[N, C]`` int64 quantized residuals of the previous frame
+    (zero rows where nothing was sent; a missing group is all zeros), the motion predictor.
+    """
+
+    changed: np.ndarray
+    q: dict
+
+    @classmethod
+    def initial(cls, n: int) -> "DeltaState":
+        return cls(np.zeros(n, bool), {})
+
+
+@dataclass(frozen=True)
 class DeltaResult:
     """What :func:`encode_delta` produces: the payload, the decoder's reconstruction, the new
-    encoder anchors and the per-Gaussian changed flags ([N] bool, context of the next frame)."""
+    encoder anchors and the state for the next frame."""
 
     payload: bytes
     recon: GaussianScene
     anchor: dict[str, np.ndarray]
-    changed: np.ndarray
+    state: DeltaState
+
+    @property
+    def changed(self) -> np.ndarray:
+        return self.state.changed
 
 
 def group_arrays(scene: GaussianScene) -> dict[str, np.ndarray]:
@@ -150,14 +177,15 @@ def _align_quats(q: np.ndarray, to: np.ndarray) -> np.ndarray:
 
 
 def encode_delta(ref: GaussianScene, cur: GaussianScene, anchor: dict[str, np.ndarray],
-                 prev_changed: np.ndarray, config: ResidualConfig) -> DeltaResult:
+                 state: DeltaState, config: ResidualConfig) -> DeltaResult:
     """Code ``cur`` against the decoded reference ``ref`` (same N, same order).
 
     Args:
         ref: the decoder's reconstruction of the previous frame.
         cur: the source frame.
         anchor: per-group ``[N, C]`` float32 source values last sent (not modified).
-        prev_changed: ``[N]`` bool, which Gaussians changed in the previous delta frame.
+        state: the previous delta frame's :class:`DeltaState` (``DeltaState.initial(N)`` after
+            a keyframe).
         config: steps and gate.
     """
     _check_pair(ref, cur)
@@ -191,23 +219,42 @@ def encode_delta(ref: GaussianScene, cur: GaussianScene, anchor: dict[str, np.nd
     w.u16(refs["rest"].shape[1])
     for s in steps:
         w.f32(s)
-    _write_mask(w, changed, np.asarray(prev_changed, bool))
+    _write_mask(w, changed, np.asarray(state.changed, bool))
     _write_patterns(w, pattern[changed])
     values, ids = [], []
     fam = residual_family()
+    idx = np.flatnonzero(changed)
     for name in GROUPS:
         q = sent_q.get(name)
         if q is None or q.shape[0] == 0:
             continue
-        chan_ids = fam.best_scale_ids(q.T)
+        coded = q - _predicted(state, name, idx[(pattern[changed] & _BIT[name]) != 0])
+        chan_ids = fam.best_scale_ids(coded.T)
         for cid in chan_ids.tolist():
             w.u8(cid)
-        values.append(q.T.reshape(-1))
+        values.append(coded.T.reshape(-1))
         ids.append(np.repeat(chan_ids, q.shape[0]))
     stream = fam.encode(np.concatenate(values), np.concatenate(ids)) if values else b""
     w.blob(stream)
     recon = _apply(ref, changed, pattern[changed], sent_q, steps)
-    return DeltaResult(w.getvalue(), recon, new_anchor, changed)
+    return DeltaResult(w.getvalue(), recon, new_anchor, _next_state(changed, pattern[changed], sent_q))
+
+
+def _predicted(state: DeltaState, name: str, rows: np.ndarray) -> np.ndarray | int:
+    """Motion prediction of the rows' residuals: the same rows' residuals one frame earlier."""
+    prev = state.q.get(name)
+    return 0 if prev is None else prev[rows]
+
+
+def _next_state(changed: np.ndarray, patterns: np.ndarray, q_by_group: dict[str, np.ndarray]) -> DeltaState:
+    idx = np.flatnonzero(changed)
+    q = {}
+    for name, vals in q_by_group.items():
+        if vals.shape[0]:
+            arr = np.zeros((changed.size, vals.shape[1]), np.int64)
+            arr[idx[(patterns & _BIT[name]) != 0]] = vals
+            q[name] = arr
+    return DeltaState(changed, q)
 
 
 def _apply(ref: GaussianScene, changed: np.ndarray, patterns: np.ndarray,
@@ -289,23 +336,27 @@ def _write_patterns(w: ByteWriter, patterns: np.ndarray) -> None:
         w.blob(b"")
 
 
-def decode_delta(payload: bytes, ref: GaussianScene, prev_changed: np.ndarray
-                 ) -> tuple[GaussianScene, np.ndarray]:
+def decode_delta(payload: bytes, ref: GaussianScene, state: DeltaState
+                 ) -> tuple[GaussianScene, DeltaState]:
     """Decode a delta payload against the decoded previous frame ``ref``.
 
+    Args:
+        state: the previous delta frame's state (``DeltaState.initial(N)`` after a keyframe).
     Returns:
-        (frame, changed): the reconstruction and ``[N]`` bool changed flags (the context for
-        the next delta frame).
+        (frame, state): the reconstruction and the state for the next delta frame.
     Raises:
         CorruptDataError: the payload is damaged or does not fit ``ref``.
     """
+    if len(state.changed) != len(ref):
+        raise CorruptDataError("corrupt delta frame: decoder state does not match the reference frame")
     try:
-        return _decode(payload, ref, np.asarray(prev_changed, bool))
+        return _decode(payload, ref, state)
     except EntropyError as exc:
         raise CorruptDataError(f"corrupt delta frame: {exc}") from None
 
 
-def _decode(payload: bytes, ref: GaussianScene, ctx: np.ndarray) -> tuple[GaussianScene, np.ndarray]:
+def _decode(payload: bytes, ref: GaussianScene, state: DeltaState) -> tuple[GaussianScene, DeltaState]:
+    ctx = np.asarray(state.changed, bool)
     r = ByteReader(payload, "delta frame")
     if r.u8("version") != _VERSION:
         raise CorruptDataError("corrupt delta frame: unknown payload version")
@@ -370,7 +421,11 @@ def _decode(payload: bytes, ref: GaussianScene, ctx: np.ndarray) -> tuple[Gaussi
     if not ids and stream:
         raise CorruptDataError("corrupt delta frame: unexpected residual stream")
     q_by_group, pos = {}, 0
+    idx = np.flatnonzero(changed)
     for name, (rows, c) in sizes.items():
-        q_by_group[name] = values[pos:pos + rows * c].reshape(c, rows).T
+        coded = values[pos:pos + rows * c].reshape(c, rows).T
+        with np.errstate(over="ignore"):
+            q_by_group[name] = coded + _predicted(state, name, idx[(patterns & _BIT[name]) != 0])
         pos += rows * c
-    return _apply(ref, changed, patterns, q_by_group, steps), changed
+    frame = _apply(ref, changed, patterns, q_by_group, steps)
+    return frame, _next_state(changed, patterns, q_by_group)
