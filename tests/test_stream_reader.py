@@ -194,3 +194,15 @@ def test_cross_process_determinism(stream_file, run_snippet, tmp_path):
             for arr in scene.arrays().values():
                 h.update(arr.tobytes())
     assert a == b == (h.hexdigest() + "\n").encode()
+
+
+def test_header_records_sh_degree_and_empty_streams(tmp_path):
+    frames = moving_sequence(random_scene(300, seed=1, sh_degree=1), 3, amplitude=0.05)
+    path = tmp_path / "sh.gss"
+    encode_frames(frames, path)
+    with StreamReader(path) as r:
+        assert r.info.sh_degree == 1 and all(f.sh_degree == 1 for f in r)
+    empty = tmp_path / "empty.gss"
+    StreamWriter(empty).close()
+    with StreamReader(empty) as r:
+        assert len(r) == 0 and r.finished and list(r) == []

@@ -25,7 +25,7 @@ from codec.scene.data import GaussianScene
 from .encoder import EncodedFrame, StreamEncoder
 from .format import (
     RECORD_HEADER_SIZE, TYPE_DELTA, TYPE_KEYFRAME, FrameEntry, pack_index, pack_record,
-    pack_trailer, stream_header,
+    pack_trailer, parse_stream_header, stream_header,
 )
 from .keyframe import KeyframeCodec
 
@@ -64,7 +64,7 @@ class StreamWriter:
 
     # -- opening ----------------------------------------------------------------------
     def _open_new(self, fps: float, gop: int, force: bool, atomic: bool) -> None:
-        header = stream_header(fps, gop, 0)
+        stream_header(fps, gop, 0)  # validates fps and gop before touching the file system
         if self.path.is_dir():
             raise OutputError(f"output path is a directory: {self.path} (give a file name)")
         if not force and (self.path.exists() or self.path.is_symlink()):
@@ -75,14 +75,20 @@ class StreamWriter:
                 self._f = os.fdopen(fd, "wb")
             else:
                 self._f = open(self.path, "wb")
+        except OSError as exc:
+            raise _write_error(self.path, exc) from exc
+        self.info, self._pos, self._new = None, 0, (fps, gop)
+
+    def _write_header(self, sh_degree: int) -> None:
+        """The container header goes out with the first frame (it records that frame's SH degree)."""
+        fps, gop = self._new
+        header = stream_header(fps, gop, sh_degree)
+        try:
             self._f.write(header)
             self._f.flush()
         except OSError as exc:
             raise _write_error(self.path, exc) from exc
-        from .format import parse_stream_header
-
-        self.info = parse_stream_header(header)
-        self._pos = len(header)
+        self.info, self._pos = parse_stream_header(header), len(header)
 
     def _open_append(self) -> None:
         from .reader import scan_file
@@ -102,6 +108,8 @@ class StreamWriter:
         if self._closed:
             raise ValueError("the stream writer is closed")
         frame: EncodedFrame = self.encoder.encode(scene)
+        if self.info is None:
+            self._write_header(scene.sh_degree)
         number = len(self.entries)
         ts = number / self.fps if timestamp is None else float(timestamp)
         rtype = TYPE_KEYFRAME if frame.keyframe else TYPE_DELTA
@@ -123,6 +131,8 @@ class StreamWriter:
             return
         self._closed = True
         try:
+            if self.info is None:
+                self._write_header(0)
             self._f.write(pack_index(self.entries) + pack_trailer(self._pos))
             self._f.flush()
             os.fsync(self._f.fileno())
