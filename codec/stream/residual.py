@@ -59,9 +59,10 @@ import numpy as np
 
 from codec.errors import CorruptDataError
 from codec.scene.data import GaussianScene
-from entropy import EntropyError, FrequencyTables, counts_to_freqs, decode_symbols, encode_symbols
+from entropy import EntropyError
 
 from ._bytes import ByteReader, ByteWriter
+from .masks import read_mask, read_patterns, write_mask, write_patterns
 from .tables import residual_family
 
 __all__ = ["GROUPS", "ResidualConfig", "DeltaState", "DeltaResult", "encode_delta", "decode_delta",
@@ -219,8 +220,8 @@ def encode_delta(ref: GaussianScene, cur: GaussianScene, anchor: dict[str, np.nd
     w.u16(refs["rest"].shape[1])
     for s in steps:
         w.f32(s)
-    _write_mask(w, changed, np.asarray(state.changed, bool))
-    _write_patterns(w, pattern[changed])
+    write_mask(w, changed, np.asarray(state.changed, bool))
+    write_patterns(w, pattern[changed])
     values, ids = [], []
     fam = residual_family()
     idx = np.flatnonzero(changed)
@@ -311,31 +312,6 @@ def _trusted_scene(*arrays: np.ndarray) -> GaussianScene:
     return scene
 
 
-def _write_mask(w: ByteWriter, changed: np.ndarray, ctx: np.ndarray) -> None:
-    counts = np.zeros((2, 2), np.int64)
-    np.add.at(counts, (ctx.astype(np.int64), changed.astype(np.int64)), 1)
-    for v in counts.reshape(-1).tolist():
-        w.varint(v)
-    if counts[:, 0].sum() and counts[:, 1].sum():
-        tables = FrequencyTables(counts_to_freqs(counts))
-        w.blob(encode_symbols(changed.astype(np.int32), tables, ctx.astype(np.int32)))
-    else:
-        w.blob(b"")
-
-
-def _write_patterns(w: ByteWriter, patterns: np.ndarray) -> None:
-    hist = np.bincount(patterns, minlength=64)
-    present = np.flatnonzero(hist)
-    w.u8(len(present))
-    for p in present.tolist():
-        w.u8(p)
-        w.varint(int(hist[p]))
-    if len(present) > 1:
-        w.blob(encode_symbols(patterns.astype(np.int32), FrequencyTables(counts_to_freqs(hist))))
-    else:
-        w.blob(b"")
-
-
 def decode_delta(payload: bytes, ref: GaussianScene, state: DeltaState
                  ) -> tuple[GaussianScene, DeltaState]:
     """Decode a delta payload against the decoded previous frame ``ref``.
@@ -368,39 +344,8 @@ def _decode(payload: bytes, ref: GaussianScene, state: DeltaState) -> tuple[Gaus
     steps = tuple(float(np.float32(r.f32("step"))) for _ in GROUPS)
     if not all(math.isfinite(s) and s > 0 for s in steps):
         raise CorruptDataError("corrupt delta frame: a quantization step is not a positive number")
-    counts = np.array([r.varint("mask count", n) for _ in range(4)], np.int64).reshape(2, 2)
-    ctx_i = ctx.astype(np.int32)
-    n_ctx1 = int(np.count_nonzero(ctx))
-    if counts.sum() != n or counts[1].sum() != n_ctx1:
-        raise CorruptDataError("corrupt delta frame: mask counts do not match the frame")
-    mask_stream = r.blob("mask stream")
-    if counts[:, 0].sum() and counts[:, 1].sum():
-        tables = FrequencyTables(counts_to_freqs(counts))
-        changed = decode_symbols(mask_stream, tables, n, ctx_i).astype(bool)
-        if int(changed.sum()) != int(counts[:, 1].sum()):
-            raise CorruptDataError("corrupt delta frame: mask does not match its counts")
-    elif mask_stream:
-        raise CorruptDataError("corrupt delta frame: unexpected mask stream")
-    else:
-        changed = np.full(n, bool(counts[:, 1].sum()))
-    m = int(changed.sum())
-    hist = np.zeros(64, np.int64)
-    for _ in range(r.u8("pattern count")):
-        p = r.u8("pattern")
-        if not 0 < p < 64 or hist[p]:
-            raise CorruptDataError("corrupt delta frame: bad pattern histogram")
-        hist[p] = r.varint("pattern count", n)
-    if hist.sum() != m:
-        raise CorruptDataError("corrupt delta frame: pattern counts do not match the mask")
-    pat_stream = r.blob("pattern stream")
-    if np.count_nonzero(hist) > 1:
-        patterns = decode_symbols(pat_stream, FrequencyTables(counts_to_freqs(hist)), m).astype(np.int64)
-        if not np.array_equal(np.bincount(patterns, minlength=64), hist):
-            raise CorruptDataError("corrupt delta frame: patterns do not match their histogram")
-    elif pat_stream:
-        raise CorruptDataError("corrupt delta frame: unexpected pattern stream")
-    else:
-        patterns = np.full(m, int(np.argmax(hist)) if m else 0, np.int64)
+    changed = read_mask(r, ctx, n)
+    patterns = read_patterns(r, int(changed.sum()), n)
     fam = residual_family()
     sizes, ids = {}, []
     for name in GROUPS:
