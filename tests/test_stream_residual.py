@@ -28,7 +28,7 @@ def _run(frames, cfg=CFG):
         assert _same(dec, res.recon), "decoder output differs from the encoder's reconstruction"
         assert np.array_equal(dstate.changed, res.changed)
         assert dstate.q.keys() == res.state.q.keys()
-        assert all(np.array_equal(dstate.q[k], res.state.q[k]) for k in dstate.q)
+        assert all(np.array_equal(a, b) for k in dstate.q for a, b in zip(dstate.q[k], res.state.q[k]))
         out.append(res)
         ref, anchor, prev, dref, dprev = res.recon, res.anchor, res.state, dec, dstate
     return out

@@ -124,8 +124,8 @@ class DeltaState:
     """What both sides carry from one delta frame to the next (reset at a keyframe).
 
     ``changed``: ``[N]`` bool, which Gaussians carried residuals in the previous frame (the
-    mask's context). ``q``: group -> ``[N, C]`` int64 quantized residuals of the previous frame
-    (zero rows where nothing was sent; a missing group is all zeros), the motion predictor.
+    mask's context). ``q``: group -> (``[M]`` ascending rows, ``[M, C]`` int64 quantized
+    residuals) of the previous frame, the motion predictor (rows not listed predict zero).
     """
 
     changed: np.ndarray
@@ -242,19 +242,24 @@ def encode_delta(ref: GaussianScene, cur: GaussianScene, anchor: dict[str, np.nd
 
 
 def _predicted(state: DeltaState, name: str, rows: np.ndarray) -> np.ndarray | int:
-    """Motion prediction of the rows' residuals: the same rows' residuals one frame earlier."""
+    """Motion prediction of the rows' residuals: the same rows' residuals one frame earlier
+    (zero for rows that sent nothing then). ``rows`` ascending."""
     prev = state.q.get(name)
-    return 0 if prev is None else prev[rows]
+    if prev is None:
+        return 0
+    prev_rows, prev_q = prev
+    pos = np.searchsorted(prev_rows, rows)
+    pos_c = np.minimum(pos, max(prev_rows.size - 1, 0))
+    hit = (pos < prev_rows.size) & (prev_rows[pos_c] == rows) if prev_rows.size else np.zeros(rows.size, bool)
+    out = np.zeros((rows.size, prev_q.shape[1]), np.int64)
+    out[hit] = prev_q[pos_c[hit]]
+    return out
 
 
 def _next_state(changed: np.ndarray, patterns: np.ndarray, q_by_group: dict[str, np.ndarray]) -> DeltaState:
+    """State after a frame: its changed bits, and per group (ascending rows, residuals)."""
     idx = np.flatnonzero(changed)
-    q = {}
-    for name, vals in q_by_group.items():
-        if vals.shape[0]:
-            arr = np.zeros((changed.size, vals.shape[1]), np.int64)
-            arr[idx[(patterns & _BIT[name]) != 0]] = vals
-            q[name] = arr
+    q = {name: (idx[(patterns & _BIT[name]) != 0], vals) for name, vals in q_by_group.items() if vals.shape[0]}
     return DeltaState(changed, q)
 
 
