@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.image",
     "cli.evaluate",
     "cli.stream",
+    "cli.scene",
 )
 
 PROG = "codec"

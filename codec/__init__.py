@@ -36,6 +36,7 @@ __all__ = [
     "__version__",
     "ImageCodec",
     "StreamReader",
+    "SceneCodec",
     "FORMAT_VERSION",
     "Container",
     "ContainerHeader",
@@ -60,7 +61,7 @@ __all__ = [
 ]
 
 
-_LAZY = {"ImageCodec": "codec.image.codec", "StreamReader": "codec.stream"}
+_LAZY = {"ImageCodec": "codec.image.codec", "StreamReader": "codec.stream", "SceneCodec": "codec.scene"}
 
 
 def __getattr__(name: str):

@@ -57,18 +57,73 @@ def _scale_context(s0: np.ndarray, lo: int, k: int) -> np.ndarray:
     return np.minimum((s0 - lo) * SCALE_CONTEXTS // max(k, 1), SCALE_CONTEXTS - 1)
 
 
-def rotation_bits(qs: np.ndarray, preset: Preset) -> np.ndarray:
-    """[N] bits per smallest-three component from the decoded log-scales [N, 3] (ints).
+REFINE = 6  # position refinement levels below the coarse grid
+OPACITY_CLASSES = 4
+
+
+def opacity_class(qo: np.ndarray, bits: int) -> np.ndarray:
+    """[N] int in [0, 4): c with opacity in (2^-(c+1), 2^-c] (3 for everything under 1/8).
+
+    A Gaussian's contribution to any pixel is proportional to its opacity, so colour,
+    rotation and position-refinement precision are relaxed by 2^c (integers only).
+    """
+    levels = (1 << bits) - 1
+    return sum(((qo.astype(np.int64) << j) <= levels).astype(np.int64) for j in (1, 2, 3))
+
+
+def _drop_bits(bits: np.ndarray, ocls: np.ndarray) -> np.ndarray:
+    b = bits.astype(np.int64) - ocls
+    return np.where(b < 2, 0, b)
+
+
+def _lut(h: dict, name: str, top: int) -> np.ndarray:
+    raw = h.get(name)
+    if not isinstance(raw, bytes) or not 0 < len(raw) <= MAX_ALPHABET:
+        raise CorruptDataError(f"scene header field {name!r} is missing or malformed")
+    lut = np.frombuffer(raw, np.uint8).astype(np.int64)
+    if lut.max() > top:
+        raise CorruptDataError(f"scene header field {name!r} has out-of-range entries")
+    return lut
+
+
+def rotation_table(k: int, preset: Preset) -> np.ndarray:
+    """[k] uint8: bits per smallest-three component for a log-scale spread of i steps.
 
     A rotation error t changes the covariance by about t * (1 - exp(-2a)) relative to its
     size, a = largest minus smallest log-scale, so near-isotropic Gaussians need fewer bits:
-    ``preset.rot_bits - floor(-log2(1 - exp(-2a)))``; under 2 bits nothing is sent (identity).
+    ``rot_bits - floor(-log2(1 - exp(-2a)))``; under 2 bits nothing is sent (identity). The
+    table is stored in the file, so the decoder uses integers only.
     """
-    a = (qs.max(axis=1) - qs.min(axis=1)).astype(np.float64) * preset.scale_step
-    rel = -np.expm1(-2.0 * a)
-    drop = np.floor(-np.log2(np.maximum(rel, 1e-12)))
+    a = np.arange(k, dtype=np.float64) * preset.scale_step
+    drop = np.floor(-np.log2(np.maximum(-np.expm1(-2.0 * a), 1e-12)))
     bits = preset.rot_bits - np.clip(drop, 0, preset.rot_bits).astype(np.int64)
-    return np.where(bits < 2, 0, bits)
+    return np.where(bits < 2, 0, bits).astype(np.uint8)
+
+
+def refine_table(lo: int, hi: int, preset: Preset, step: float) -> np.ndarray:
+    """[hi - lo] uint8: position refinement levels for a median log-scale of (lo + i) steps.
+
+    The coarse grid is ``step * 2**REFINE``; a Gaussian gets enough levels that its grid
+    step is at most ``preset.pos_rel`` times its median standard deviation (and never finer
+    than ``step``). Stored in the file, like :func:`rotation_table`.
+    """
+    sigma = np.exp((lo + np.arange(max(hi - lo, 1))) * preset.scale_step)
+    need = np.ceil(np.log2(step * (1 << REFINE) / (preset.pos_rel * sigma)))
+    return np.clip(need, 0, REFINE).astype(np.uint8)
+
+
+def refine_bits(qs: np.ndarray, lo: int, lut: np.ndarray) -> np.ndarray:
+    """[N] refinement levels from the quantized log-scales [N, 3] via the stored table."""
+    mid = np.sort(qs, axis=1)[:, 1] - lo
+    if len(mid) and (mid.min() < 0 or mid.max() >= len(lut)):
+        raise CorruptDataError("refinement table does not cover the decoded scales")
+    return lut[mid].astype(np.int64)
+
+
+def rotation_bits(qs: np.ndarray, preset: Preset) -> np.ndarray:
+    """[N] bits per smallest-three component for quantized log-scales [N, 3] (see rotation_table)."""
+    spread = np.ptp(qs, axis=1)
+    return rotation_table(int(spread.max()) + 1 if len(spread) else 1, preset)[spread].astype(np.int64)
 
 
 def canonical_order(scene: GaussianScene, origin: np.ndarray, step: float) -> np.ndarray:
@@ -109,7 +164,8 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
     q = q[order]
     kept = kept[order]
     header.update(origin=struct.pack("<3d", *origin), pos_step=step)
-    d = np.diff(q, axis=0, prepend=np.zeros((1, 3), np.int64))
+    qcoarse = q >> REFINE
+    d = np.diff(qcoarse, axis=0, prepend=np.zeros((1, 3), np.int64))
     cy, cz = bucket(d[:, 0]), bucket(np.abs(d[:, 0]) + np.abs(d[:, 1]))
     sections += [("pos_x", encode_residuals(d[:, 0])), ("pos_y", encode_residuals(d[:, 1], cy, 16)),
                  ("pos_z", encode_residuals(d[:, 2], cz, 16))]
@@ -117,6 +173,7 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
     qo = opacity_to_int(scene.opacity_logits[order], preset.opacity_bits)
     sections.append(("opacity", encode_categorical(qo, 1 << preset.opacity_bits)))
     octx = qo >> max(preset.opacity_bits - 3, 0)  # 8 opacity classes as context
+    ocls = opacity_class(qo, preset.opacity_bits)
     qs = uniform_to_int(scene.log_scales[order], preset.scale_step)
     data, lo, kk = _offset_cat(qs[:, 0], octx, 8)
     sections.append(("scale_0", data))
@@ -126,21 +183,31 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
         data, lo, kk = _offset_cat(qs[:, j], sctx, SCALE_CONTEXTS)
         sections.append((f"scale_{j}", data))
         header[f"scale_{j}_lo"], header[f"scale_{j}_k"] = lo, kk
-    bits = rotation_bits(qs, preset)
+    lut = refine_table(int(qs.min()) if n else 0, int(qs.max()) + 1 if n else 1, preset, step)
+    header["refine_lo"], header["refine_lut"] = int(qs.min()) if n else 0, lut.tobytes()
+    r = np.maximum(refine_bits(qs, int(header["refine_lo"]), lut) - ocls, 0)
+    top = (q & ((1 << REFINE) - 1)) >> (REFINE - r)[:, None]
+    for a in range(3):
+        sections.append((f"refine_{'xyz'[a]}", encode_categorical(top[:, a], 1 << REFINE, r, REFINE + 1)))
+    rlut = rotation_table(int(np.ptp(qs, axis=1).max()) + 1 if n else 1, preset)
+    header["rot_lut"] = rlut.tobytes()
+    bits = _drop_bits(rlut[np.ptp(qs, axis=1)], ocls) if n else np.zeros(0, np.int64)
     largest, qr = quats_to_int(scene.quats[order], bits)
     coded = bits > 0
     rctx = preset.rot_bits - bits[coded]
     sections.append(("rot_index", encode_categorical(largest[coded], 4, rctx, preset.rot_bits)))
     for j in range(3):
         sections.append((f"rot_{j}", encode_categorical(qr[coded, j], 1 << preset.rot_bits, rctx, preset.rot_bits)))
-    qc = uniform_to_int(scene.sh_dc[order], preset.color_step)
+    cstep = (preset.color_step * (1 << ocls))[:, None]
+    qc = np.round(scene.sh_dc[order].astype(np.float64) / cstep).astype(np.int64)
     for name, vals in (("color_g", qc[:, 1]), ("color_r", qc[:, 0] - qc[:, 1]), ("color_b", qc[:, 2] - qc[:, 1])):
-        data, lo, kk = _offset_cat(vals)
+        data, lo, kk = _offset_cat(vals, ocls, OPACITY_CLASSES)
         sections.append((name, data))
         header[f"{name}_lo"], header[f"{name}_k"] = lo, kk
     if k:
         weights = sigmoid(scene.opacity_logits[order]) + 1e-3
-        cb, labels = kmeans(scene.sh_rest[order].reshape(n, 3 * k), preset.sh_codebook, weights=weights)
+        size = min(preset.sh_codebook, max(16, n // 8))  # small scenes: a codebook that pays for itself
+        cb, labels = kmeans(scene.sh_rest[order].reshape(n, 3 * k), size, weights=weights)
         header["sh_codebook"] = len(cb)
         sections += [("sh_codebook", cb.astype("<f2").tobytes()),
                      ("sh_index", encode_categorical(labels, max(len(cb), 1)))]
@@ -182,13 +249,13 @@ def decode_scene(data: bytes) -> GaussianScene:
     dx = decode_residuals(sec("pos_x"), n, what="pos_x")
     dy = decode_residuals(sec("pos_y"), n, bucket(dx), 16, what="pos_y")
     dz = decode_residuals(sec("pos_z"), n, bucket(np.abs(dx) + np.abs(dy)), 16, what="pos_z")
-    q = np.cumsum(np.stack([dx, dy, dz], axis=1), axis=0)
-    if n and (q.min() < 0 or q.max() >= (1 << MAX_AXIS_BITS)):
+    qcoarse = np.cumsum(np.stack([dx, dy, dz], axis=1), axis=0)
+    if n and (qcoarse.min() < 0 or qcoarse.max() >= (1 << (MAX_AXIS_BITS - REFINE))):
         raise CorruptDataError("decoded positions leave the grid")
-    means = positions_from_int(q, origin, step)
     qo = decode_categorical(sec("opacity"), n, 1 << preset.opacity_bits, what="opacity")
     opacity = opacity_from_int(qo, preset.opacity_bits)
     octx = qo >> max(preset.opacity_bits - 3, 0)
+    ocls = opacity_class(qo, preset.opacity_bits)
 
     def offset_cat(name, ctx=None, t=1):
         lo = _int(h, f"{name}_lo", -(1 << 40), 1 << 40)
@@ -199,7 +266,21 @@ def decode_scene(data: bytes) -> GaussianScene:
     sctx = _scale_context(s0, h["scale_0_lo"], h["scale_0_k"])
     qs = np.stack([s0, offset_cat("scale_1", sctx, SCALE_CONTEXTS), offset_cat("scale_2", sctx, SCALE_CONTEXTS)], 1)
     log_scales = uniform_from_int(qs, preset.scale_step)
-    bits = rotation_bits(qs, preset)
+    lut = _lut(h, "refine_lut", REFINE)
+    r = refine_bits(qs, _int(h, "refine_lo", -(1 << 40), 1 << 40), lut) if n else np.zeros(0, np.int64)
+    r = np.maximum(r - ocls, 0)
+    shift = (REFINE - r)[:, None]
+    top = np.stack([decode_categorical(sec(f"refine_{ax}"), n, 1 << REFINE, r, REFINE + 1, what=f"refine_{ax}")
+                    for ax in "xyz"], axis=1)
+    if (top >= (1 << r)[:, None]).any():
+        raise CorruptDataError("position refinement out of range")
+    q = (qcoarse << REFINE) + (top << shift) + ((1 << shift) >> 1)
+    means = positions_from_int(q, origin, step)
+    rlut = _lut(h, "rot_lut", preset.rot_bits)
+    spread = np.ptp(qs, axis=1) if n else np.zeros(0, np.int64)
+    if n and spread.max() >= len(rlut):
+        raise CorruptDataError("rotation table too short for the decoded scales")
+    bits = _drop_bits(rlut[spread], ocls)
     coded = bits > 0
     nc = int(coded.sum())
     rctx = preset.rot_bits - bits[coded]
@@ -212,9 +293,10 @@ def decode_scene(data: bytes) -> GaussianScene:
     if (qr >= (1 << np.maximum(bits, 0))[:, None]).any():
         raise CorruptDataError("rotation symbol out of range for its precision")
     quats = quats_from_int(largest, qr, bits)
-    g = offset_cat("color_g")
-    qc = np.stack([g + offset_cat("color_r"), g, g + offset_cat("color_b")], axis=1)
-    dc = uniform_from_int(qc, preset.color_step)
+    g = offset_cat("color_g", ocls, OPACITY_CLASSES)
+    qc = np.stack([g + offset_cat("color_r", ocls, OPACITY_CLASSES), g,
+                   g + offset_cat("color_b", ocls, OPACITY_CLASSES)], axis=1)
+    dc = (qc.astype(np.float64) * (preset.color_step * (1 << ocls))[:, None]).astype(np.float32)
     rest = np.zeros((n, k, 3), np.float32)
     if k:
         m = _int(h, "sh_codebook", 1, 1 << 16)

@@ -6,6 +6,19 @@ quantization domain: positions in scene units relative to the largest bounding-b
 after sigmoid, DC colour in f_dc units (rgb error = 0.2821 x that), quaternion components of
 the smallest-three representation. SH rest goes through a k-means codebook (no hard bound;
 the mean error is reported by ``codec scene eval``).
+
+Two bounds adapt to the Gaussian itself, so that the error stays small *relative to its own
+shape*: the position error is at most ``g + max(g, pos_rel/2 * sigma_mid)`` where ``g`` is half
+the fine grid step and ``sigma_mid`` the median standard deviation of the Gaussian; the
+stored quaternion components are exact to ``1/(sqrt2 (2^b - 1))`` for elongated Gaussians
+and get coarser as ``1/(1 - exp(-2a))`` for near-isotropic ones (``a`` = largest minus
+smallest log-scale), where a rotation error matters proportionally less; a Gaussian with
+``a`` under about ``2^-(b-1)`` stores no rotation at all.
+
+Opacity factor ``f``: a Gaussian's contribution to every pixel is proportional to its opacity,
+so the colour step, the rotation precision and the position refinement are relaxed by
+``f = 1, 2, 4, 8`` for opacity above 1/2, 1/4, 1/8 and below 1/8 (decided from the decoded
+opacity, so encoder and decoder agree exactly). Bounds below are for ``f = 1`` and scale by ``f``.
 """
 
 from __future__ import annotations
@@ -27,17 +40,19 @@ class Preset:
     opacity_bits: int
     color_step: float  # f_dc step
     sh_codebook: int  # k-means codewords for SH rest
+    pos_rel: float = 0.02  # position step at most this times the median standard deviation
 
     def bounds(self) -> dict[str, str]:
-        pos = f"E/2^{self.pos_bits + 1}"
+        fine = f"E/2^{self.pos_bits + 1}"
         if self.pos_step_cap is not None:
-            pos += f" and <= {self.pos_step_cap / 2:.3g}"
+            fine = f"min(E/2^{self.pos_bits + 1}, {self.pos_step_cap / 2:.3g})"
+        pos = f"g + f max(g, {self.pos_rel / 2:.3g} sigma_mid) with g = {fine}"
         return {
             "position": pos,
             "log-scale": f"{self.scale_step / 2:.3g}",
             "opacity": f"{0.5 / ((1 << self.opacity_bits) - 1):.3g}",
-            "f_dc": f"{self.color_step / 2:.3g}",
-            "quaternion": f"{1 / (2 ** 0.5 * ((1 << self.rot_bits) - 1)):.3g}",
+            "f_dc": f"{self.color_step / 2:.3g} f",
+            "quaternion": f"{1 / (2 ** 0.5 * ((1 << self.rot_bits) - 1)):.3g} f/(1 - exp(-2a))",
             "sh_rest": f"k-means, {self.sh_codebook} codewords",
         }
 
@@ -68,4 +83,6 @@ def bounds_text() -> str:
         lines.append(f"  {q}{' (default)' if q == DEFAULT_QUALITY else ''}: position {b['position']}, "
                      f"log-scale {b['log-scale']}, opacity {b['opacity']}, f_dc {b['f_dc']}, "
                      f"quaternion {b['quaternion']}, SH rest {b['sh_rest']}")
+    lines.append("  (f = 1, 2, 4, 8 for opacity > 1/2, > 1/4, > 1/8, below: errors in a render scale with opacity;"
+                 " a = largest minus smallest log-scale; sigma_mid = median standard deviation)")
     return "\n".join(lines)

@@ -23,7 +23,7 @@ import zlib
 import numpy as np
 
 from codec.errors import CorruptDataError, LimitExceededError
-from entropy import EntropyError, FrequencyTables, ScaleFamily, counts_to_freqs, decode_symbols, encode_symbols
+from entropy import AdaptiveCategorical, EntropyError, FrequencyTables, ScaleFamily, counts_to_freqs, decode_symbols, encode_symbols
 
 __all__ = ["encode_categorical", "decode_categorical", "encode_residuals", "decode_residuals",
            "BLOCK", "LAPLACE_SCALES", "bucket"]
@@ -84,37 +84,83 @@ def _tables(scaled: np.ndarray) -> FrequencyTables:
     return FrequencyTables(counts_to_freqs(c))
 
 
+ADAPTIVE_MAX = 1 << 15  # streams this short also try adaptive coding (no stored table)
+
+
+def _adaptive(k: int) -> AdaptiveCategorical:
+    return AdaptiveCategorical(k, increment=32, limit=1 << 16, update_interval=64)
+
+
 def encode_categorical(symbols: np.ndarray, k: int, ctx: np.ndarray | None = None, t: int = 1) -> bytes:
-    """Code ``symbols`` [N] in [0, k) under stored per-context count tables (ctx [N] in [0, t))."""
+    """Code ``symbols`` [N] in [0, k) under stored per-context count tables (ctx [N] in [0, t)).
+
+    Short streams are also coded with one adaptive model per context (nothing stored but the
+    per-context lengths) and the smaller of the two is kept; a mode byte says which.
+    """
     s = np.asarray(symbols, np.int64)
     c = np.zeros(len(s), np.int64) if ctx is None else np.asarray(ctx, np.int64)
     assert s.size == 0 or (s.min() >= 0 and s.max() < k and c.min() >= 0 and c.max() < t)
     counts = np.zeros((t, k), np.int64)
     np.add.at(counts, (c, s), 1)
     scaled = _scaled_counts(counts)
-    meta = struct.pack("<II", t, k) + scaled.tobytes()
+    meta = b"T" + struct.pack("<II", t, k) + scaled.tobytes()
     payload = encode_symbols(s.astype(np.int32), _tables(scaled), c.astype(np.int32) if t > 1 else None) if len(s) else b""
-    return _pack(meta, payload)
+    best = _pack(meta, payload)
+    if 0 < len(s) <= ADAPTIVE_MAX:
+        parts = [_adaptive(k).encode(s[c == j].astype(np.int32)) if (c == j).any() else b"" for j in range(t)]
+        meta_a = b"A" + struct.pack("<II", t, k) + np.array([len(p) for p in parts], "<u4").tobytes()
+        alt = _pack(meta_a, b"".join(parts))
+        if len(alt) < len(best):
+            best = alt
+    return best
 
 
 def decode_categorical(data: bytes, count: int, k: int, ctx: np.ndarray | None = None, t: int = 1,
                        what: str = "stream") -> np.ndarray:
     """Inverse of :func:`encode_categorical`; [count] int64."""
     meta, payload = _unpack(data, what)
-    if len(meta) < 8:
+    if len(meta) < 9 or meta[:1] not in (b"T", b"A"):
         raise CorruptDataError(f"{what}: bad table header")
-    tt, kk = struct.unpack_from("<II", meta)
-    if (tt, kk) != (t, k) or t * k > MAX_TABLE or len(meta) != 8 + 2 * t * k:
+    tt, kk = struct.unpack_from("<II", meta, 1)
+    if (tt, kk) != (t, k) or t * k > MAX_TABLE:
         raise CorruptDataError(f"{what}: table shape {tt}x{kk} does not match the expected {t}x{k}")
     if count == 0:
         return np.zeros(0, np.int64)
-    scaled = np.frombuffer(meta, "<u2", count=t * k, offset=8).reshape(t, k)
+    c = np.zeros(count, np.int64) if ctx is None else np.asarray(ctx, np.int64)
+    if meta[:1] == b"A":
+        return _decode_adaptive(meta, payload, count, k, c, t, what)
+    if len(meta) != 9 + 2 * t * k:
+        raise CorruptDataError(f"{what}: table size does not match its shape")
+    scaled = np.frombuffer(meta, "<u2", count=t * k, offset=9).reshape(t, k)
     try:
         tables = _tables(scaled)
         out = decode_symbols(payload, tables, count, None if t == 1 else np.asarray(ctx, np.int32))
     except EntropyError as e:
         raise CorruptDataError(f"{what}: {e}") from None
     return out.astype(np.int64)
+
+
+def _decode_adaptive(meta, payload, count, k, c, t, what) -> np.ndarray:
+    if count > ADAPTIVE_MAX or len(meta) != 9 + 4 * t:
+        raise CorruptDataError(f"{what}: adaptive stream header is malformed")
+    lengths = np.frombuffer(meta, "<u4", count=t, offset=9).astype(np.int64)
+    if lengths.sum() != len(payload):
+        raise CorruptDataError(f"{what}: adaptive stream lengths do not match the payload")
+    out = np.zeros(count, np.int64)
+    off = 0
+    for j in range(t):
+        sel = np.nonzero(c == j)[0]
+        part = payload[off:off + int(lengths[j])]
+        off += int(lengths[j])
+        if sel.size == 0:
+            if part:
+                raise CorruptDataError(f"{what}: data for an empty context")
+            continue
+        try:
+            out[sel] = _adaptive(k).decode(part, int(sel.size))
+        except EntropyError as e:
+            raise CorruptDataError(f"{what}: {e}") from None
+    return out
 
 
 def encode_residuals(values: np.ndarray, ctx: np.ndarray | None = None, t: int = 1) -> bytes:

@@ -1,0 +1,63 @@
+"""``codec scene ...`` end to end on a small synthetic scene: exit codes, outputs, no overwrite."""
+
+import json
+
+import numpy as np
+import pytest
+
+from cli.main import main
+from codec.scene import read, write
+from codec.scene.data import GaussianScene
+
+
+@pytest.fixture()
+def ply(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 400
+    s = GaussianScene(rng.normal(0, 0.5, (n, 3)), rng.uniform(-4, -2, (n, 3)), rng.normal(size=(n, 4)),
+                      rng.normal(1, 1, n), rng.normal(0, 1, (n, 3)), rng.normal(0, 0.1, (n, 3, 3)))
+    p = tmp_path / "s.ply"
+    write(s, p)
+    return p
+
+
+def test_encode_decode_info_convert(ply, tmp_path, capsys):
+    gsz = tmp_path / "s.gsz"
+    assert main(["scene", "encode", str(ply), "-o", str(gsz), "--quality", "2"]) == 0
+    assert gsz.stat().st_size < ply.stat().st_size / 3
+    assert main(["scene", "encode", str(ply), "-o", str(gsz)]) == 1  # exists, no --force
+    assert "exists" in capsys.readouterr().err
+    assert main(["scene", "encode", str(ply), "-o", str(gsz), "--force", "--prune"]) == 0
+    out = tmp_path / "back.ply"
+    assert main(["scene", "decode", str(gsz), "-o", str(out)]) == 0
+    assert read(out).sh_degree == 1
+    assert main(["scene", "convert", str(ply), str(tmp_path / "s.spz")]) == 0
+    assert main(["scene", "convert", str(tmp_path / "s.spz"), str(tmp_path / "s.splat")]) == 0
+    assert len(read(tmp_path / "s.splat")) == 400
+    capsys.readouterr()
+    assert main(["scene", "info", str(gsz), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["sh_degree"] == 1 and "pos_x" in info["sections"]
+
+
+def test_render_and_eval(ply, tmp_path, capsys):
+    png = tmp_path / "v.png"
+    assert main(["scene", "render", str(ply), "-o", str(png), "--camera", "orbit:1", "--size", "64"]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    gsz = tmp_path / "s.gsz"
+    assert main(["scene", "encode", str(ply), "-o", str(gsz), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["scene", "eval", str(ply), str(gsz), "--views", "2", "--size", "64", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["psnr"] > 30 and res["attributes"]["means"]["max"] < 1e-2 and res["ratio"] < 0.6
+
+
+def test_errors_exit_1(tmp_path, capsys):
+    bad = tmp_path / "bad.spz"
+    bad.write_bytes(b"\x1f\x8b garbage")
+    assert main(["scene", "info", str(bad)]) == 1
+    assert main(["scene", "decode", str(tmp_path / "missing.gsz"), "-o", str(tmp_path / "x.ply")]) == 1
+    assert main(["scene", "convert", str(bad), str(tmp_path / "x.xyz")]) == 1
+    assert main(["scene", "render", str(bad), "-o", str(tmp_path / "x.png"), "--camera", "bogus"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("codec: error:") == 4
