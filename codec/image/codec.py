@@ -43,8 +43,9 @@ _STRIDE = 16  # pixels per fine latent position
 def reduce_quality(data: bytes, quality: int) -> bytes:
     """Keep the first ``quality`` fine stages of an image file (no re-encoding)."""
     c = unpack(data, "image")
-    if not 1 <= quality <= int(c.header["quality"]):
-        raise InvalidInputError(f"quality must be between 1 and {c.header['quality']}, got {quality}")
+    h = _Header.parse(c.header, len(data))
+    if not 1 <= quality <= h.quality:
+        raise InvalidInputError(f"quality must be between 1 and {h.quality}, got {quality}")
     keep = {"L0", *(f"L{s}" for s in range(1, quality + 1)), "alpha"}
     header = dict(c.header, quality=quality)
     return pack(Container("image", header, tuple((n, p) for n, p in c.sections if n in keep)))
