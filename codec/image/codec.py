@@ -30,13 +30,15 @@ from .model import MULTIPLE
 from .pixels import MODES, from_pixels, to_pixels
 from .tiling import Tile, blend_weights, tile_grid
 
-__all__ = ["ImageCodec", "reduce_quality", "DEFAULT_QUALITY", "MAX_PIXELS", "DEFAULT_TILE", "DEFAULT_OVERLAP"]
+__all__ = ["ImageCodec", "reduce_quality", "DEFAULT_QUALITY", "MAX_PIXELS", "MAX_PADDED_PIXELS", "DEFAULT_TILE",
+           "DEFAULT_OVERLAP"]
 
 DEFAULT_QUALITY = 4
 DEFAULT_TILE = 1024
 DEFAULT_OVERLAP = 32
 MAX_PIXELS = 1 << 28  # 268 MP: hard limit on decoded size
 MIN_BYTES_PER_MPIXEL = 32  # a file claiming more pixels than this allows is a decompression bomb
+MAX_PADDED_PIXELS = 2 * MAX_PIXELS  # hard limit on tile-padded pixels (what decoding computes)
 _STRIDE = 16  # pixels per fine latent position
 
 
@@ -104,6 +106,8 @@ class ImageCodec:
         lm = self._model(self.model_id)
         q = self.quality
         tiles = tile_grid(height, width, self.tile, self.overlap)
+        _check_padded_work([_latent_shape(t) for t in tiles], MAX_PADDED_PIXELS,
+                           _Header(lm.model_id, q, width, height, px.mode, self.tile, self.overlap))
         per_level: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(q + 1)]
         for t in tiles:
             x = _to_tensor(px.rgb[t.top:t.top + t.height, t.left:t.left + t.width], self.device)
@@ -143,6 +147,7 @@ class ImageCodec:
         sections = dict(c.sections)
         tiles = tile_grid(h.height, h.width, h.tile, h.overlap)
         shapes = [_latent_shape(t) for t in tiles]
+        _check_padded_work(shapes, h.max_work, h)
         indices: list[list[torch.Tensor]] = [[] for _ in tiles]
         for level in range(h.quality + 1):
             name = f"L{level}"
@@ -193,6 +198,7 @@ class _Header:
     def __init__(self, model: str, quality: int, width: int, height: int, mode: str, tile: int, overlap: int):
         self.model, self.quality, self.width, self.height = model, quality, width, height
         self.mode, self.tile, self.overlap = mode, tile, overlap
+        self.max_work = MAX_PADDED_PIXELS  # padded pixels decoding may compute (parse() lowers it)
 
     @classmethod
     def parse(cls, header: dict, file_size: int) -> "_Header":
@@ -206,8 +212,13 @@ class _Header:
         pixels = h.width * h.height
         if pixels > MAX_PIXELS:
             raise LimitExceededError(f"image of {h.width}x{h.height} exceeds the {MAX_PIXELS}-pixel limit")
-        if pixels > max(1 << 22, file_size * (1 << 20) // MIN_BYTES_PER_MPIXEL):
+        allowed = max(1 << 22, file_size * (1 << 20) // MIN_BYTES_PER_MPIXEL)
+        if pixels > allowed:
             raise LimitExceededError(f"a {file_size}-byte file cannot hold a {h.width}x{h.height} image")
+        # decoding works on tiles padded to multiples of 32 (plus overlaps): a thin strip in small
+        # tiles costs up to 32x its pixels, so that padded work is bounded too, with 2x headroom
+        # for the padding and overlaps of ordinary images (checked per tile in decode_arrays)
+        h.max_work = min(2 * allowed, MAX_PADDED_PIXELS)
         if h.mode not in MODES:
             raise CorruptDataError(f"unknown colour mode {h.mode!r}")
         if h.quality < 1:
@@ -215,7 +226,19 @@ class _Header:
         if h.tile < MULTIPLE or h.tile % MULTIPLE or h.tile > 1 << 14 or h.overlap < 0 or h.overlap % _STRIDE \
                 or h.overlap > h.tile:
             raise CorruptDataError(f"invalid tiling {h.tile}/{h.overlap}")
+        n_tiles = -(-h.height // h.tile) * -(-h.width // h.tile)
+        if n_tiles * MULTIPLE * MULTIPLE > h.max_work:  # before tile_grid builds the list
+            raise LimitExceededError(f"a {file_size}-byte file cannot hold a {h.width}x{h.height} image "
+                                     f"in {n_tiles} tiles of {h.tile}")
         return h
+
+
+def _check_padded_work(shapes: list[tuple[int, int]], limit: int, h: "_Header") -> None:
+    """Refuse a tiling whose padded area (what the decoder computes) exceeds ``limit`` pixels."""
+    padded = sum(hh * ww for hh, ww in shapes) * _STRIDE * _STRIDE
+    if padded > limit:
+        raise LimitExceededError(f"a {h.width}x{h.height} image in tiles of {h.tile}/{h.overlap} needs "
+                                 f"{padded} padded pixels, more than this file allows ({limit})")
 
 
 def _latent_shape(t: Tile) -> tuple[int, int]:
