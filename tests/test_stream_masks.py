@@ -7,8 +7,7 @@ import pytest
 
 from codec.errors import CodecError
 from codec.stream._bytes import ByteReader, ByteWriter
-from codec.stream.masks import read_mask, read_patterns, write_mask, write_patterns
-from entropy import EntropyError
+from codec.stream.masks import MASK_BITS, MASK_FLIPS, MASK_SAME, read_mask, read_patterns, write_mask, write_patterns
 
 
 def _round_trip(changed, ctx, patterns):
@@ -42,11 +41,31 @@ def test_stable_masks_are_cheap():
     assert len(nothing) < 24
 
 
-def test_inconsistent_counts_are_rejected():
-    ctx = np.zeros(100, bool)
+def test_modes_and_bad_data():
+    rng = np.random.default_rng(3)
+    ctx = rng.random(1000) < 0.5
     w = ByteWriter()
-    write_mask(w, np.ones(100, bool), ctx)
-    with pytest.raises((CodecError, EntropyError)):
-        read_mask(ByteReader(w.getvalue(), "test"), np.ones(100, bool), 100)
+    write_mask(w, ctx.copy(), ctx)
+    assert w.getvalue() == bytes([MASK_SAME])
+    w = ByteWriter()
+    few = ctx.copy()
+    few[[3, 500]] ^= True
+    write_mask(w, few, ctx)
+    assert w.getvalue()[0] == MASK_FLIPS
+    w = ByteWriter()
+    write_mask(w, rng.random(1000) < 0.5, ctx)  # unrelated bits: the dense coding is smaller
+    dense = w.getvalue()
+    assert dense[0] == MASK_BITS
+    with pytest.raises(CodecError):  # counts say 1000 bits, the context has 999
+        read_mask(ByteReader(dense, "test"), ctx[:999], 999)
     with pytest.raises(CodecError):
-        read_mask(ByteReader(w.getvalue(), "test"), np.zeros(99, bool), 99)
+        read_mask(ByteReader(bytes([7]), "test"), ctx, 1000)
+    forged = ByteWriter()
+    forged.u8(MASK_FLIPS)
+    forged.varint(2)
+    forged.u8(0)
+    from codec.stream.tables import residual_family
+
+    forged.blob(residual_family().encode(np.array([10, 2000]), np.zeros(2, np.int64)))
+    with pytest.raises(CodecError):  # the second flip lands past N
+        read_mask(ByteReader(forged.getvalue(), "test"), ctx, 1000)

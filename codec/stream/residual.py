@@ -31,9 +31,8 @@ within half a step of the source, an unsent one within gate + half a step.
     u32  N                 must equal the reference frame's count
     u16  3K                SH rest channels, must equal the reference frame's
     f32  x6                steps: pos, scale, quat, opacity, dc, rest (finite, > 0)
-    varint x4              mask counts c[ctx][bit] for ctx, bit in (0,0),(0,1),(1,0),(1,1);
-                           ctx = "this Gaussian changed in the previous delta frame"
-    u32+ blob              ANS stream of the N changed-bits (empty if all bits are equal)
+    mask                   the N changed bits, predicted by the previous delta frame's
+                           (:mod:`codec.stream.masks`: same / flipped positions / all bits)
     u8   P, P x (u8 pattern, varint count)   pattern histogram of the M changed Gaussians
     u32+ blob              ANS stream of the M patterns (empty if P <= 1)
     u8   x C per group with M > 0: Laplace scale id of each channel
