@@ -12,7 +12,8 @@ What it does, in one run:
    :func:`codec.stream.generator.moving_sequence` (about a tenth of the Gaussians in 4 rigid
    clusters on smooth paths, the rest static; reproducible from ``--seed``);
 2. encodes it to a stream file (keyframes: the scene codec at ``--quality``), timing each frame;
-3. decodes it with :class:`codec.stream.StreamReader`, timing each frame;
+3. decodes it with :class:`codec.stream.StreamReader` ``--repeat`` times, timing each frame, and
+   reports the fastest run (other jobs share the machine);
 4. renders original, stream-decoded and intra-coded (every frame through the scene codec
    alone) frames from ``--views`` orbit cameras at ``--size`` px for every ``--psnr-every``-th
    frame (CPU rendering is slow) and reports PSNR of both against the original;
@@ -83,13 +84,18 @@ def run_sequence(args) -> dict:
                                 on_frame=lambda e, f, s: enc_times.append(s))
         enc_total = time.perf_counter() - t0
         file_size = path.stat().st_size
-        decoded, dec_times = [], []
-        with StreamReader(path) as reader:
-            it = iter(reader)
-            for _ in range(len(entries)):
-                t = time.perf_counter()
-                decoded.append(next(it))
-                dec_times.append(time.perf_counter() - t)
+        best = None
+        for _ in range(args.repeat):  # best of --repeat runs: the machine is shared and noisy
+            decoded, times = [], []
+            with StreamReader(path) as reader:
+                it = iter(reader)
+                for _ in range(len(entries)):
+                    t = time.perf_counter()
+                    decoded.append(next(it))
+                    times.append(time.perf_counter() - t)
+            if best is None or sum(times) < sum(best):
+                best = times
+        dec_times = best
     sizes = [e.size for e in entries]
     keys = [e.size for e in entries if e.keyframe]
     deltas = [e.size for e in entries if not e.keyframe]
@@ -162,6 +168,7 @@ def main(argv=None) -> int:
     ap.add_argument("--gop", type=int, default=30)
     ap.add_argument("--quality", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeat", type=int, default=3, help="decode runs; the fastest is reported")
     ap.add_argument("--psnr-every", type=int, default=4, help="render every K-th frame (0: no PSNR)")
     ap.add_argument("--views", type=int, default=2)
     ap.add_argument("--size", type=int, default=256)

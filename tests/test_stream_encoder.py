@@ -103,3 +103,18 @@ def test_monkey_flipbook_resorted_frames(tmp_path):
             assert isinstance(got, GaussianScene) and len(got) == len(src)
             d = np.abs(np.sort(got.means[:, 1]) - np.sort(src.means[:, 1]))
             assert np.median(d) < 1e-3
+
+
+BIKER = MONKEY.parent / "playcanvas_biker" / "biker.compressed.ply"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not BIKER.is_file(), reason="biker scene not in ../shared/data")
+def test_bar_biker_moving_parts_deltas_under_a_tenth_of_the_keyframe(tmp_path):
+    from codec.scene import read
+
+    frames = moving_sequence(read(BIKER), 8, moving_fraction=0.1, seed=0)
+    entries = encode_frames(frames, tmp_path / "b.gss", gop=0)
+    key, deltas = entries[0].size, [e.size for e in entries[1:]]
+    assert not any(e.keyframe for e in entries[1:])
+    assert np.mean(deltas) <= 0.1 * key, (key, deltas)
