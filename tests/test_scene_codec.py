@@ -34,16 +34,17 @@ def test_round_trip_within_bounds(scene, quality):
     orig = scene.subset(codec.last_order)
     p, h = PRESETS[quality], unpack(data).header
     assert len(dec) == len(scene) and dec.sh_degree == 3
-    f = 2.0 ** opacity_class(np.round(sigmoid(dec.opacity_logits) * ((1 << p.opacity_bits) - 1)).astype(np.int64),
-                             p.opacity_bits)
+    cls = opacity_class(np.round(sigmoid(dec.opacity_logits) * ((1 << p.opacity_bits) - 1)).astype(np.int64),
+                        p.opacity_bits)
+    f_col, f_pos, f_rot = (2.0 ** np.minimum(cls, r) for r in (p.relax_color, p.relax_pos, p.relax_rot))
     g = h["pos_step"] / 2
     sigma_mid = np.exp(np.sort(dec.log_scales, axis=1)[:, 1] + p.scale_step / 2)
-    bound = g + f * np.maximum(g, p.pos_rel / 2 * sigma_mid)
+    bound = g + f_pos * np.maximum(g, p.pos_rel / 2 * sigma_mid)
     assert (np.abs(dec.means - orig.means).max(axis=1) <= bound * 1.001 + 1e-6).all()
     assert np.abs(dec.log_scales - orig.log_scales).max() <= p.scale_step / 2 + 1e-5
     assert np.abs(sigmoid(dec.opacity_logits) - sigmoid(orig.opacity_logits)).max() <= 0.5 / ((1 << p.opacity_bits) - 1) + 1e-5
-    assert (np.abs(dec.sh_dc - orig.sh_dc).max(axis=1) <= p.color_step / 2 * f + 1e-5).all()
-    full = (rotation_bits(uniform_to_int(orig.log_scales, p.scale_step), p) == p.rot_bits) & (f == 1)
+    assert (np.abs(dec.sh_dc - orig.sh_dc).max(axis=1) <= p.color_step / 2 * f_col + 1e-5).all()
+    full = (rotation_bits(uniform_to_int(orig.log_scales, p.scale_step), p) == p.rot_bits) & (f_rot == 1)
     assert full.mean() > 0.2
     q, r = dec.quats[full].astype(np.float64), orig.quats[full].astype(np.float64)
     d = np.minimum(np.abs(q - r).max(1), np.abs(q + r).max(1))

@@ -185,23 +185,24 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
         header[f"scale_{j}_lo"], header[f"scale_{j}_k"] = lo, kk
     lut = refine_table(int(qs.min()) if n else 0, int(qs.max()) + 1 if n else 1, preset, step)
     header["refine_lo"], header["refine_lut"] = int(qs.min()) if n else 0, lut.tobytes()
-    r = np.maximum(refine_bits(qs, int(header["refine_lo"]), lut) - ocls, 0)
+    r = np.maximum(refine_bits(qs, int(header["refine_lo"]), lut) - np.minimum(ocls, preset.relax_pos), 0)
     top = (q & ((1 << REFINE) - 1)) >> (REFINE - r)[:, None]
     for a in range(3):
         sections.append((f"refine_{'xyz'[a]}", encode_categorical(top[:, a], 1 << REFINE, r, REFINE + 1)))
     rlut = rotation_table(int(np.ptp(qs, axis=1).max()) + 1 if n else 1, preset)
     header["rot_lut"] = rlut.tobytes()
-    bits = _drop_bits(rlut[np.ptp(qs, axis=1)], ocls) if n else np.zeros(0, np.int64)
+    bits = _drop_bits(rlut[np.ptp(qs, axis=1)], np.minimum(ocls, preset.relax_rot)) if n else np.zeros(0, np.int64)
     largest, qr = quats_to_int(scene.quats[order], bits)
     coded = bits > 0
     rctx = preset.rot_bits - bits[coded]
     sections.append(("rot_index", encode_categorical(largest[coded], 4, rctx, preset.rot_bits)))
     for j in range(3):
         sections.append((f"rot_{j}", encode_categorical(qr[coded, j], 1 << preset.rot_bits, rctx, preset.rot_bits)))
-    cstep = (preset.color_step * (1 << ocls))[:, None]
+    ccls = np.minimum(ocls, preset.relax_color)
+    cstep = (preset.color_step * (1 << ccls))[:, None]
     qc = np.round(scene.sh_dc[order].astype(np.float64) / cstep).astype(np.int64)
     for name, vals in (("color_g", qc[:, 1]), ("color_r", qc[:, 0] - qc[:, 1]), ("color_b", qc[:, 2] - qc[:, 1])):
-        data, lo, kk = _offset_cat(vals, ocls, OPACITY_CLASSES)
+        data, lo, kk = _offset_cat(vals, ccls, OPACITY_CLASSES)
         sections.append((name, data))
         header[f"{name}_lo"], header[f"{name}_k"] = lo, kk
     if k:
@@ -268,7 +269,7 @@ def decode_scene(data: bytes) -> GaussianScene:
     log_scales = uniform_from_int(qs, preset.scale_step)
     lut = _lut(h, "refine_lut", REFINE)
     r = refine_bits(qs, _int(h, "refine_lo", -(1 << 40), 1 << 40), lut) if n else np.zeros(0, np.int64)
-    r = np.maximum(r - ocls, 0)
+    r = np.maximum(r - np.minimum(ocls, preset.relax_pos), 0)
     shift = (REFINE - r)[:, None]
     top = np.stack([decode_categorical(sec(f"refine_{ax}"), n, 1 << REFINE, r, REFINE + 1, what=f"refine_{ax}")
                     for ax in "xyz"], axis=1)
@@ -280,7 +281,7 @@ def decode_scene(data: bytes) -> GaussianScene:
     spread = np.ptp(qs, axis=1) if n else np.zeros(0, np.int64)
     if n and spread.max() >= len(rlut):
         raise CorruptDataError("rotation table too short for the decoded scales")
-    bits = _drop_bits(rlut[spread], ocls)
+    bits = _drop_bits(rlut[spread], np.minimum(ocls, preset.relax_rot))
     coded = bits > 0
     nc = int(coded.sum())
     rctx = preset.rot_bits - bits[coded]
@@ -293,10 +294,11 @@ def decode_scene(data: bytes) -> GaussianScene:
     if (qr >= (1 << np.maximum(bits, 0))[:, None]).any():
         raise CorruptDataError("rotation symbol out of range for its precision")
     quats = quats_from_int(largest, qr, bits)
-    g = offset_cat("color_g", ocls, OPACITY_CLASSES)
-    qc = np.stack([g + offset_cat("color_r", ocls, OPACITY_CLASSES), g,
-                   g + offset_cat("color_b", ocls, OPACITY_CLASSES)], axis=1)
-    dc = (qc.astype(np.float64) * (preset.color_step * (1 << ocls))[:, None]).astype(np.float32)
+    ccls = np.minimum(ocls, preset.relax_color)
+    g = offset_cat("color_g", ccls, OPACITY_CLASSES)
+    qc = np.stack([g + offset_cat("color_r", ccls, OPACITY_CLASSES), g,
+                   g + offset_cat("color_b", ccls, OPACITY_CLASSES)], axis=1)
+    dc = (qc.astype(np.float64) * (preset.color_step * (1 << ccls))[:, None]).astype(np.float32)
     rest = np.zeros((n, k, 3), np.float32)
     if k:
         m = _int(h, "sh_codebook", 1, 1 << 16)
