@@ -308,9 +308,10 @@ def decode_scene(data: bytes) -> GaussianScene:
         cb = np.frombuffer(raw, "<f2").astype(np.float32).reshape(m, k * 3)
         labels = decode_categorical(sec("sh_index"), n, m, what="sh_index")
         rest = cb[labels].reshape(n, k, 3)
-    if not (np.isfinite(log_scales).all() and np.isfinite(dc).all() and np.isfinite(rest).all()):
+    if not (np.isfinite(means).all() and np.isfinite(log_scales).all() and np.isfinite(dc).all()
+            and np.isfinite(rest).all()):
         raise CorruptDataError("decoded attributes are not finite")
-    return GaussianScene(means, log_scales, quats, opacity, dc, rest)
+    return GaussianScene._trusted(means, log_scales, quats, opacity.astype(np.float32), dc, rest)
 
 
 class SceneCodec:

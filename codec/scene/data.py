@@ -110,6 +110,18 @@ class GaussianScene:
 
     # ------------------------------------------------------------------ constructors
     @classmethod
+    def _trusted(cls, means, log_scales, quats, opacity_logits, sh_dc, sh_rest) -> "GaussianScene":
+        """Wrap arrays a decoder produced itself (float32, right shapes, finite, unit
+        quaternions) without copying or re-checking them. Not for user input."""
+        obj = object.__new__(cls)
+        for name, arr in (("means", means), ("log_scales", log_scales), ("quats", quats),
+                          ("opacity_logits", opacity_logits), ("sh_dc", sh_dc), ("sh_rest", sh_rest)):
+            assert arr.dtype == np.float32
+            arr.setflags(write=False)
+            object.__setattr__(obj, name, arr)
+        return obj
+
+    @classmethod
     def cleaned(cls, means, log_scales, quats, opacity_logits, sh_dc, sh_rest=None,
                 source: str = "input") -> "GaussianScene":
         """Build a scene, dropping Gaussians with NaN/Inf or zero quaternions (with a warning)."""

@@ -44,8 +44,9 @@ def opacity_to_int(logits: np.ndarray, bits: int) -> np.ndarray:
 
 def opacity_from_int(q: np.ndarray, bits: int) -> np.ndarray:
     levels = (1 << bits) - 1
-    # 0 and 1 are kept finite: a quarter step inside the range
-    return logit(q.astype(np.float64) / levels, 0.25 / levels).astype(np.float32)
+    # 0 and 1 are kept finite: a quarter step inside the range; one table lookup per Gaussian
+    table = logit(np.arange(levels + 1, dtype=np.float64) / levels, 0.25 / levels).astype(np.float32)
+    return table[q]
 
 
 def quats_to_int(quats: np.ndarray, bits) -> tuple[np.ndarray, np.ndarray]:
@@ -75,7 +76,7 @@ def quats_from_int(largest: np.ndarray, ints: np.ndarray, bits) -> np.ndarray:
     q[rows, largest] = m
     for j in (1, 2, 3):
         q[rows, (largest + j) % 4] = others[:, j - 1]
-    q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-30)
+    q /= np.maximum(np.sqrt(np.einsum("ij,ij->i", q, q)), 1e-30)[:, None]
     return q.astype(np.float32)
 
 
