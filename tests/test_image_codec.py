@@ -145,3 +145,16 @@ else:
     two = run_snippet(snippet, threads=2, torch_threads=2, args=["decode", str(tiny_weights), str(enc), "-"])
     assert one == two and len(one.strip()) == 64
     assert enc.read_bytes() == codecs[3].encode(Image.open(src))
+
+
+def test_one_codec_shared_by_threads(codecs):
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = [_photo(48, 40, seed=s) for s in range(4)]
+    expected = [codecs[2].encode(im) for im in images]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(codecs[2].encode, images * 2))
+        decoded = list(pool.map(lambda d: np.asarray(codecs[2].decode(d)), expected))
+    assert got == expected * 2
+    for d, data in zip(decoded, expected):
+        np.testing.assert_array_equal(d, np.asarray(codecs[2].decode(data)))

@@ -71,8 +71,9 @@ class ImageCodec:
     def __init__(self, quality: int | None = None, device: str = "cpu", model_id: str | None = None,
                  weights_dir: str | Path | None = None, models: dict[str, LoadedModel] | None = None,
                  tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP) -> None:
-        if tile % MULTIPLE or tile < MULTIPLE or overlap % _STRIDE or overlap < 0:
-            raise InvalidInputError(f"tile must be a multiple of {MULTIPLE} and overlap of {_STRIDE}")
+        if tile % MULTIPLE or tile < MULTIPLE or overlap % _STRIDE or overlap < 0 or 2 * overlap > tile:
+            raise InvalidInputError(f"tile must be a multiple of {MULTIPLE}, overlap a multiple of {_STRIDE} "
+                                    "and at most half the tile")
         self.device = torch.device(device)
         self.weights_dir = str(weights_dir or default_weights_dir())
         self.models = dict(models or {})
@@ -224,7 +225,7 @@ class _Header:
         if h.quality < 1:
             raise CorruptDataError(f"invalid quality {h.quality}")
         if h.tile < MULTIPLE or h.tile % MULTIPLE or h.tile > 1 << 14 or h.overlap < 0 or h.overlap % _STRIDE \
-                or h.overlap > h.tile:
+                or 2 * h.overlap > h.tile:
             raise CorruptDataError(f"invalid tiling {h.tile}/{h.overlap}")
         n_tiles = -(-h.height // h.tile) * -(-h.width // h.tile)
         if n_tiles * MULTIPLE * MULTIPLE > h.max_work:  # before tile_grid builds the list

@@ -34,7 +34,10 @@ def _spans(size: int, tile: int) -> list[tuple[int, int]]:
 
 
 def tile_grid(height: int, width: int, tile: int, overlap: int) -> list[Tile]:
-    """Tiles covering an ``height x width`` image, row-major."""
+    """Tiles covering an ``height x width`` image, row-major. ``2 * overlap <= tile`` keeps every
+    pixel inside at most two cross-fades per axis, so the ramps sum to one."""
+    if 2 * overlap > tile:
+        raise ValueError(f"overlap {overlap} is more than half the tile size {tile}")
     tiles = []
     rows, cols = _spans(height, tile), _spans(width, tile)
     for r0, r1 in rows:
