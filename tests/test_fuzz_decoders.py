@@ -11,9 +11,8 @@ Longer runs: ``python benchmarks/fuzz.py --seconds 600`` (see docs/guarantees.md
 
 from __future__ import annotations
 
-import pytest
-
 import fuzz_targets as ft
+import pytest
 
 SEED = 20261126
 # Iterations per target: about 2-3 s each on the 2-core CI machine (the image decoder model is
@@ -116,5 +115,5 @@ def _corpus_params():
 def test_corpus_regressions(name, file):
     target = _target(name)
     data = dict(ft.corpus_inputs(name))[file]
-    outcome, finding = ft.run_one(target, target.prepare(data), check_memory=True)
+    _, finding = ft.run_one(target, target.prepare(data), check_memory=True)
     assert finding is None, str(finding)

@@ -102,9 +102,9 @@ def test_hard_pixel_limit_holds_whatever_the_file_size(small_file):
         _Header.parse(header, file_size=1 << 32)
 
 
-@pytest.mark.parametrize("fields", [dict(width=0), dict(height=-5), dict(quality=0), dict(tile=48),
-                                    dict(tile=1 << 15), dict(overlap=80), dict(overlap=-16), dict(mode="CMYK"),
-                                    dict(width="20"), dict(model=b"tiny-test"), dict(quality=7)])
+@pytest.mark.parametrize("fields", [{"width": 0}, {"height": -5}, {"quality": 0}, {"tile": 48},
+                                    {"tile": 1 << 15}, {"overlap": 80}, {"overlap": -16}, {"mode": "CMYK"},
+                                    {"width": "20"}, {"model": b"tiny-test"}, {"quality": 7}])
 def test_invalid_image_header_fields_are_corrupt_data(codec1, small_file, fields):
     with pytest.raises(CodecError):
         codec1.decode(_with_header(small_file, **fields))

@@ -10,11 +10,11 @@ import errno
 import random
 from pathlib import Path
 
+import fuzz_targets as ft
 import numpy as np
 import pytest
 from PIL import Image
 
-import fuzz_targets as ft
 from cli.main import main
 
 
@@ -128,7 +128,7 @@ def test_no_overwrite_without_force_for_every_writer(gmc, tmp_path, capsys):
     from codec.scene.codec import SceneCodec
 
     gsz = tmp_path / "s.gsz"
-    gsz.write_bytes(SceneCodec().encode(ft._small_scene(20, 0, 1)))
+    gsz.write_bytes(SceneCodec().encode(ft.small_scene(20, 0, 1)))
     (tmp_path / "s.ply").write_bytes(b"keep")
     assert main(["scene", "decode", str(gsz), "-o", str(tmp_path / "s.ply")]) == 1
     _one_error_line(capsys, "exists")
@@ -199,6 +199,6 @@ def test_damaged_files_exit_1_with_one_line_and_no_output(tmp_path, capsys, name
             assert err.startswith("codec: error:") and err.count("\n") == 1, (i, err)
             assert "internal error" not in err and "Traceback" not in err, (i, err)
             leftovers = [p.name for p in work.rglob("*") if p.is_file() and p.name != path.name
-                         and not p.parent.name == "frames"]
+                         and p.parent.name != "frames"]
             assert leftovers == [], (i, leftovers)
         assert not [p for p in work.rglob("*.tmp")], i
