@@ -6,7 +6,7 @@ One function per stage, as in 3DGS/gsplat "classic" mode:
    3-sigma pixel radius, frustum culling (near plane 0.01).
 2. :func:`sh_colors`: SH degree 0..3 along the view direction from the camera centre,
    ``rgb = max(SH + 0.5, 0)``.
-3. :func:`rasterize`: global depth sort, 16x16 pixel tiles, front-to-back compositing with
+3. :func:`rasterize`: global depth sort, 8x8 pixel tiles (opacity-aware footprints), front-to-back compositing with
    ``alpha = min(0.99, o * exp(-d^T conic d / 2))``, alphas under 1/255 skipped, a pixel
    stops once its transmittance would fall under 1e-4. Gaussians are processed in chunks so
    memory stays bounded whatever the scene.
@@ -26,7 +26,7 @@ from .data import GaussianScene
 
 __all__ = ["Camera", "project", "sh_colors", "rasterize", "render", "Projected"]
 
-TILE = 16
+TILE = 8
 CHUNK = 2048
 NEAR = 0.01
 EPS2D = 0.3
@@ -172,8 +172,18 @@ def rasterize(proj: Projected, colors: torch.Tensor, opacities: torch.Tensor, wi
     v = proj.index.numel()
     if v == 0:
         return image
-    order = torch.argsort(proj.depth, stable=True)
-    xy, conic, radius = proj.xy[order], proj.conic[order], proj.radius[order]
+    # Opacity-aware footprint: alpha = o exp(-d^2/2) reaches 1/255 only for d^2 <= 2 ln(255 o),
+    # so the tile box shrinks from 3 sigma to that (and Gaussians with 255 o <= 1 never show).
+    # Pixels left out would all have alpha < 1/255, which compositing skips anyway: lossless.
+    reach = torch.sqrt(2.0 * torch.log((255.0 * opacities).clamp_min(1.0)))
+    visible = reach > 0
+    radius_eff = torch.minimum(proj.radius, torch.ceil(proj.radius / 3.0 * reach) + 1.0)
+    order = torch.nonzero(visible).squeeze(1)
+    order = order[torch.argsort(proj.depth[order], stable=True)]
+    v = order.numel()
+    if v == 0:
+        return image
+    xy, conic, radius = proj.xy[order], proj.conic[order], radius_eff[order]
     colors, opac = colors[order], opacities[order]
     tw, th = (width + TILE - 1) // TILE, (height + TILE - 1) // TILE
     x0 = ((xy[:, 0] - radius) / TILE).floor().clamp(0, tw - 1).long()
