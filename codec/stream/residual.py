@@ -71,7 +71,7 @@ GROUPS = ("pos", "scale", "quat", "opacity", "dc", "rest")
 _BIT = {name: 1 << i for i, name in enumerate(GROUPS)}
 _VERSION = 1
 #: Delta-frame position step in keyframe grid steps (see ResidualConfig.for_quality).
-POS_STEP_FACTOR = 2.0
+POS_STEP_FACTOR = 1.0
 
 
 @dataclass(frozen=True)
