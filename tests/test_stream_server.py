@@ -166,3 +166,22 @@ def test_slow_client_skips_to_keyframes(stream_dir):
     assert ws.binary[0] == 0 and ws.binary == sorted(ws.binary)
     end = ws.text[-1]
     assert end["type"] == "end" and end["sent"] + end["dropped"] == FRAMES and ws.closed
+
+
+def test_client_limit_bounds_resources(stream_dir):
+    with running_server(stream_dir, speed=0.1, max_clients=2) as (base, app, loop):
+        ws_url = base.replace("http://", "ws://") + "/streams/demo/live"
+
+        async def main():
+            async with aiohttp.ClientSession() as session:
+                a = await session.ws_connect(ws_url)
+                b = await session.ws_connect(ws_url)
+                for ws in (a, b):  # hello, then the first frame
+                    assert (await ws.receive(timeout=10)).type == aiohttp.WSMsgType.TEXT
+                with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+                    await session.ws_connect(ws_url)
+                assert info.value.status == 503
+                await a.close()
+                await b.close()
+
+        asyncio.run(asyncio.wait_for(main(), 30))
