@@ -23,11 +23,22 @@ from codec.errors import InvalidInputError
 __all__ = ["register", "frame_files", "FRAME_SUFFIXES"]
 
 FRAME_SUFFIXES = (".ply", ".splat", ".spz", ".sog")
+_DESCRIPTION = """\
+Free-viewpoint video streams (.gss): keyframes through the scene codec, other frames as
+gated residuals against the previous decoded frame.
+
+  encode FRAMES -o out.gss [--gop N] [-Q Q] [--fps F] [--force]
+  decode IN -d DIR [--format ply|splat|spz] [--force]
+  info IN [--json]
+  serve PATH [--host 127.0.0.1] [--port 8000]
+  play URL [--frames N] [--start N]
+
+See docs/streaming.md for the file layout and the server protocol."""
 
 
 def register(subparsers) -> None:
     parser = common.add_command(subparsers, "stream", help="encode, inspect, serve and play frame streams",
-                                description=__doc__)
+                                description=_DESCRIPTION)
     sub = parser.add_subparsers(title="stream commands", metavar="ACTION", dest="action")
     sub.required = True
 
