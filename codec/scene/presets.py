@@ -67,7 +67,7 @@ PRESETS: dict[int, Preset] = {p.quality: p for p in (
     # quality, pos_bits, cap, scale step, rot bits, opacity bits, f_dc step, SH codebook, pos_rel, relax_color
     Preset(1, 12, None, 1 / 8, 6, 6, 0.07, 1024, 0.1, 2),
     Preset(2, 13, None, 1 / 12, 6, 7, 0.05, 2048, 0.05, 1),
-    Preset(3, 14, SPZ_POSITION_STEP, 1 / 20, 7, 8, 0.035, 4096, 0.02, 0),
+    Preset(3, 14, SPZ_POSITION_STEP, 1 / 24, 7, 8, 0.035, 4096, 0.02, 0),
     Preset(4, 16, SPZ_POSITION_STEP, 1 / 24, 8, 8, 0.025, 8192, 0.01, 0),
     Preset(5, 17, SPZ_POSITION_STEP / 2, 1 / 32, 9, 8, 0.015, 16384, 0.005, 0),
 )}
