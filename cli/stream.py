@@ -152,7 +152,11 @@ def _run_info(args: argparse.Namespace) -> int:
     try:
         src.refresh(complete=True)
         for e in src.entries:  # every record header and payload CRC
-            from codec.stream.format import check_payload, parse_record_header, RECORD_HEADER_SIZE
+            from codec.stream.format import (
+                RECORD_HEADER_SIZE,
+                check_payload,
+                parse_record_header,
+            )
 
             data = src.record(e)
             check_payload(parse_record_header(data, 0), data[RECORD_HEADER_SIZE:], e.number)

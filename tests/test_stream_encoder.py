@@ -10,9 +10,9 @@ import pytest
 
 from codec.scene.data import GaussianScene
 from codec.stream import StreamEncoder, StreamReader, encode_frames
+from codec.stream.format import TYPE_DELTA, TYPE_KEYFRAME, FrameEntry, pack_record
 from codec.stream.generator import moving_sequence, random_scene
 from codec.stream.reader import decode_record
-from codec.stream.format import FrameEntry, TYPE_DELTA, TYPE_KEYFRAME, pack_record
 
 MONKEY = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "scenes" / "playcanvas_monkey_flipbook"
 

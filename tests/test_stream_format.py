@@ -6,10 +6,27 @@ import struct
 
 import pytest
 
-from codec.errors import ChecksumError, CodecError, CorruptDataError, LimitExceededError, TruncatedError
+from codec.errors import (
+    ChecksumError,
+    CodecError,
+    CorruptDataError,
+    LimitExceededError,
+    TruncatedError,
+)
 from codec.stream.format import (
-    RECORD_HEADER_SIZE, TRAILER_SIZE, TYPE_DELTA, TYPE_KEYFRAME, FrameEntry, pack_index, pack_record,
-    pack_trailer, parse_index, parse_record_header, parse_stream_header, parse_trailer, scan_records,
+    RECORD_HEADER_SIZE,
+    TRAILER_SIZE,
+    TYPE_DELTA,
+    TYPE_KEYFRAME,
+    FrameEntry,
+    pack_index,
+    pack_record,
+    pack_trailer,
+    parse_index,
+    parse_record_header,
+    parse_stream_header,
+    parse_trailer,
+    scan_records,
     stream_header,
 )
 

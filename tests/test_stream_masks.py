@@ -7,7 +7,15 @@ import pytest
 
 from codec.errors import CodecError
 from codec.stream._bytes import ByteReader, ByteWriter
-from codec.stream.masks import MASK_BITS, MASK_FLIPS, MASK_SAME, read_mask, read_patterns, write_mask, write_patterns
+from codec.stream.masks import (
+    MASK_BITS,
+    MASK_FLIPS,
+    MASK_SAME,
+    read_mask,
+    read_patterns,
+    write_mask,
+    write_patterns,
+)
 
 
 def _round_trip(changed, ctx, patterns):

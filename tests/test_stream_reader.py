@@ -9,7 +9,12 @@ import time
 import numpy as np
 import pytest
 
-from codec.errors import CodecError, InvalidInputError, OutputExistsError, TruncatedError
+from codec.errors import (
+    CodecError,
+    InvalidInputError,
+    OutputExistsError,
+    TruncatedError,
+)
 from codec.stream import StreamReader, StreamWriter, encode_frames
 from codec.stream.generator import moving_sequence, random_scene
 

@@ -8,7 +8,15 @@ import pytest
 from codec.errors import CodecError, CorruptDataError
 from codec.scene.data import GaussianScene
 from codec.stream.generator import moving_sequence, random_scene
-from codec.stream.residual import GROUPS, DeltaState, ResidualConfig, decode_delta, encode_delta, group_arrays, initial_anchor
+from codec.stream.residual import (
+    GROUPS,
+    DeltaState,
+    ResidualConfig,
+    decode_delta,
+    encode_delta,
+    group_arrays,
+    initial_anchor,
+)
 
 CFG = ResidualConfig(pos_step=1e-3)
 

@@ -18,9 +18,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from codec.errors import CodecError, CorruptDataError, InvalidInputError, LimitExceededError
+from codec.errors import (
+    CodecError,
+    CorruptDataError,
+    InvalidInputError,
+    LimitExceededError,
+)
 
-from .format import MAX_FRAMES, MAX_PAYLOAD_BYTES, RECORD_HEADER_SIZE, TYPE_KEYFRAME, FrameEntry, StreamInfo, parse_record_header
+from .format import (
+    MAX_FRAMES,
+    MAX_PAYLOAD_BYTES,
+    RECORD_HEADER_SIZE,
+    TYPE_KEYFRAME,
+    FrameEntry,
+    StreamInfo,
+    parse_record_header,
+)
 from .keyframe import KeyframeCodec, default_keyframe_codec
 from .reader import decode_record
 

@@ -36,8 +36,13 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-from codec.container import Container, PREAMBLE_SIZE, pack, unpack_header
-from codec.errors import ChecksumError, CorruptDataError, LimitExceededError, TruncatedError
+from codec.container import PREAMBLE_SIZE, Container, pack, unpack_header
+from codec.errors import (
+    ChecksumError,
+    CorruptDataError,
+    LimitExceededError,
+    TruncatedError,
+)
 
 __all__ = [
     "STREAM_VERSION", "RECORD_MAGIC", "TRAILER_MAGIC", "RECORD_HEADER_SIZE", "TRAILER_SIZE",

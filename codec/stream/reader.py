@@ -23,9 +23,22 @@ from codec.errors import CorruptDataError, InvalidInputError, TruncatedError
 from codec.scene.data import GaussianScene
 
 from .format import (
-    MAX_FRAMES, MAX_PAYLOAD_BYTES, PREAMBLE_SIZE, RECORD_HEADER_SIZE, TRAILER_SIZE, TYPE_INDEX,
-    TYPE_KEYFRAME, FrameEntry, StreamInfo, check_payload, header_size_hint, parse_index,
-    parse_record_header, parse_stream_header, parse_trailer, scan_records,
+    MAX_FRAMES,
+    MAX_PAYLOAD_BYTES,
+    PREAMBLE_SIZE,
+    RECORD_HEADER_SIZE,
+    TRAILER_SIZE,
+    TYPE_INDEX,
+    TYPE_KEYFRAME,
+    FrameEntry,
+    StreamInfo,
+    check_payload,
+    header_size_hint,
+    parse_index,
+    parse_record_header,
+    parse_stream_header,
+    parse_trailer,
+    scan_records,
 )
 from .keyframe import KeyframeCodec, decode_keyframe, default_keyframe_codec
 from .residual import DeltaState, decode_delta
@@ -285,7 +298,7 @@ class StreamReader:
     def close(self) -> None:
         self._src.close()
 
-    def __enter__(self) -> "StreamReader":
+    def __enter__(self) -> StreamReader:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -91,7 +91,7 @@ class ResidualConfig:
     gate: float = 1.0
 
     @classmethod
-    def for_quality(cls, quality: int, extent: float) -> "ResidualConfig":
+    def for_quality(cls, quality: int, extent: float) -> ResidualConfig:
         """Steps matched to the scene codec's preset ``quality`` (1..5, see
         :mod:`codec.scene.presets`), so delta frames keep the keyframe's precision.
 
@@ -131,7 +131,7 @@ class DeltaState:
     q: dict
 
     @classmethod
-    def initial(cls, n: int) -> "DeltaState":
+    def initial(cls, n: int) -> DeltaState:
         return cls(np.zeros(n, bool), {})
 
 

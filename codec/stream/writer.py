@@ -24,8 +24,15 @@ from codec.scene.data import GaussianScene
 
 from .encoder import EncodedFrame, StreamEncoder
 from .format import (
-    RECORD_HEADER_SIZE, TYPE_DELTA, TYPE_KEYFRAME, FrameEntry, pack_index, pack_record,
-    pack_trailer, parse_stream_header, stream_header,
+    RECORD_HEADER_SIZE,
+    TYPE_DELTA,
+    TYPE_KEYFRAME,
+    FrameEntry,
+    pack_index,
+    pack_record,
+    pack_trailer,
+    parse_stream_header,
+    stream_header,
 )
 from .keyframe import KeyframeCodec
 
@@ -158,7 +165,7 @@ class StreamWriter:
                 pass
             self._tmp = None
 
-    def __enter__(self) -> "StreamWriter":
+    def __enter__(self) -> StreamWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
