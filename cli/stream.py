@@ -20,7 +20,7 @@ from pathlib import Path
 from cli import common
 from codec.errors import InvalidInputError
 
-__all__ = ["register", "frame_files", "FRAME_SUFFIXES"]
+__all__ = ["register", "frame_files", "describe_stream", "FRAME_SUFFIXES"]
 
 FRAME_SUFFIXES = (".ply", ".splat", ".spz", ".sog")
 _DESCRIPTION = """\
@@ -145,19 +145,16 @@ def _run_decode(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_info(args: argparse.Namespace) -> int:
+def describe_stream(path: Path) -> dict:
+    """JSON-ready description of the stream file ``path`` after checking every record's CRCs
+    (``codec info`` can delegate here for kind "stream")."""
+    from codec.stream.format import RECORD_HEADER_SIZE, check_payload, parse_record_header
     from codec.stream.reader import FileSource
 
-    src = FileSource(args.input)
+    src = FileSource(path)
     try:
         src.refresh(complete=True)
-        for e in src.entries:  # every record header and payload CRC
-            from codec.stream.format import (
-                RECORD_HEADER_SIZE,
-                check_payload,
-                parse_record_header,
-            )
-
+        for e in src.entries:
             data = src.record(e)
             check_payload(parse_record_header(data, 0), data[RECORD_HEADER_SIZE:], e.number)
         info, entries, finished = src.info, list(src.entries), src.finished
@@ -165,20 +162,25 @@ def _run_info(args: argparse.Namespace) -> int:
         src.close()
     keys = [e.size for e in entries if e.keyframe]
     deltas = [e.size for e in entries if not e.keyframe]
-    out = {"file": str(args.input), "size": args.input.stat().st_size, "fps": info.fps, "gop": info.gop,
-           "frames": len(entries), "keyframes": len(keys), "duration_s": len(entries) / info.fps,
-           "indexed": finished, "keyframe_bytes_mean": sum(keys) / len(keys) if keys else 0,
-           "delta_bytes_mean": sum(deltas) / len(deltas) if deltas else 0,
-           "created_by": info.created_by}
+    return {"file": str(path), "kind": "stream", "size": Path(path).stat().st_size, "fps": info.fps,
+            "gop": info.gop, "sh_degree": info.sh_degree, "frames": len(entries), "keyframes": len(keys),
+            "duration_s": len(entries) / info.fps, "indexed": finished,
+            "keyframe_bytes_mean": sum(keys) / len(keys) if keys else 0,
+            "delta_bytes_mean": sum(deltas) / len(deltas) if deltas else 0, "created_by": info.created_by,
+            "frame_list": [{"n": e.number, "bytes": e.size, "keyframe": e.keyframe, "t": e.timestamp}
+                           for e in entries]}
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    out = describe_stream(args.input)
     if args.json:
-        out["frame_list"] = [{"n": e.number, "bytes": e.size, "keyframe": e.keyframe, "t": e.timestamp}
-                             for e in entries]
         common.print_json(out)
         return 0
     print(f"file:      {out['file']}\nkind:      stream (GMCV), checksums: ok\n"
-          f"size:      {common.format_bytes(out['size'])}\nfps:       {info.fps:g}   gop: {info.gop}\n"
-          f"frames:    {len(entries)} ({len(keys)} keyframes), {out['duration_s']:.2f} s\n"
-          f"index:     {'present' if finished else 'none (live or interrupted stream; frames found by scanning)'}\n"
+          f"size:      {common.format_bytes(out['size'])}\nfps:       {out['fps']:g}   gop: {out['gop']}"
+          f"   sh degree: {out['sh_degree']}\n"
+          f"frames:    {out['frames']} ({out['keyframes']} keyframes), {out['duration_s']:.2f} s\n"
+          f"index:     {'present' if out['indexed'] else 'none (live or interrupted stream; frames found by scanning)'}\n"
           f"keyframe:  {out['keyframe_bytes_mean']:,.0f} B mean\ndelta:     {out['delta_bytes_mean']:,.0f} B mean")
     return 0
 
