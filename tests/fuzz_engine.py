@@ -41,6 +41,7 @@ __all__ = [
     "fix_trailing_crc",
     "fuzz",
     "mutate",
+    "mutate_container",
     "run_one",
 ]
 
@@ -206,6 +207,59 @@ def fix_stream_crcs(data: bytes) -> bytes:
     return bytes(buf)
 
 
+_FIELD_INTS = [0, 1, 2, 3, 7, 16, 32, 48, 64, 255, 256, 1024, 16384, 65535, 1 << 20, 1 << 31, 1 << 40,
+               (1 << 63) - 1, -1, -16, -(1 << 63)]
+_FIELD_STRS = ["", "RGB", "RGBA", "L", "CMYK", "x" * 70, "tiny-test", "\u00e9"]
+
+
+def mutate_container(data: bytes, rng: random.Random) -> bytes:
+    """Structure-aware edit of a valid container: one header field set to an extreme or wrongly
+    typed value, removed or added, or one section dropped, duplicated under another name,
+    swapped with another, emptied or cut. Returns ``data`` unchanged if it does not parse."""
+    from codec.container import Container, pack, unpack
+    from codec.errors import CodecError
+
+    try:
+        c = unpack(data)
+    except CodecError:
+        return data
+    header, sections = dict(c.header), list(c.sections)
+    op = rng.randrange(4) if sections else rng.randrange(2)
+    if op == 0 and not header:
+        op = 1
+    if op == 0:
+        name = rng.choice(list(header))
+        header[name] = rng.choice([rng.choice(_FIELD_INTS), rng.choice(_FIELD_STRS), rng.random() * 1e6,
+                                   float("nan"), b"\x00" * rng.randrange(4), header[name]])
+        if isinstance(header[name], int) and isinstance(c.header[name], int) and rng.random() < 0.5:
+            header[name] = c.header[name] + rng.randint(-3, 3)
+    elif op == 1:
+        if header and rng.random() < 0.5:
+            header.pop(rng.choice(list(header)))
+        else:
+            header[rng.choice(["quality", "width", "extra", "count", "n"])] = rng.choice(_FIELD_INTS)
+    elif op == 2:
+        i = rng.randrange(len(sections))
+        name, payload = sections[i]
+        choice = rng.randrange(4)
+        if choice == 0:
+            del sections[i]
+        elif choice == 1:
+            sections[i] = (name, payload[:rng.randint(0, len(payload))])
+        elif choice == 2:
+            sections[i] = (name, b"")
+        else:
+            j = rng.randrange(len(sections))
+            sections[i], sections[j] = (name, sections[j][1]), (sections[j][0], payload)
+    else:
+        name, payload = rng.choice(sections)
+        sections.append((f"{name}x" if len(name) < 60 else "copy", payload))
+    try:
+        return pack(Container(c.kind, header, tuple(sections), c.version))
+    except (CodecError, ValueError, TypeError):
+        return data
+
+
 # --------------------------------------------------------------------------------------------
 # targets and running
 
@@ -223,6 +277,7 @@ class Target:
     # traced-allocation bound for one input (bytes): fixed slack + a multiple of its size
     memory_bound: Callable[[int], int] = staticmethod(lambda n: 64 * MIB + 256 * n)  # noqa: RUF009
     available: Callable[[], str | None] = staticmethod(lambda: None)  # noqa: RUF009 - why it cannot run
+    structured: bool = False  # inputs are containers: also mutate their fields and sections
 
 
 def corpus_inputs(target: str) -> list[tuple[str, bytes]]:
@@ -308,6 +363,8 @@ def fuzz(target: Target, *, seed: int = 0, iterations: int | None = None, second
             break
         if queue:
             data = target.prepare(queue.pop(0))
+        elif target.structured and rng.random() < 0.3:
+            data = target.prepare(mutate_container(rng.choice(pool), rng))
         else:
             data = target.prepare(mutate(rng.choice(pool), rng, seeds, target.max_len))
         outcome, finding = run_one(target, data, check_memory)

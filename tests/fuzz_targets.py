@@ -410,7 +410,8 @@ def _scene_bound(n: int) -> int:
 
 TARGETS: dict[str, Target] = {t.name: t for t in [
     Target("container", _run_container, _container_seeds, _codec_errors()),
-    Target("container-crc", _run_container_fixed, _container_seeds, _codec_errors(), prepare=fix_container_crcs),
+    Target("container-crc", _run_container_fixed, _container_seeds, _codec_errors(), prepare=fix_container_crcs,
+           structured=True),
     Target("entropy-symbols", _run_decode_symbols, _entropy_seeds, _entropy_errors()),
     Target("entropy-family", _run_family_decode, _family_seeds, _entropy_errors()),
     Target("entropy-adaptive", _run_adaptive_decode, _adaptive_seeds, _entropy_errors()),
@@ -419,8 +420,9 @@ TARGETS: dict[str, Target] = {t.name: t for t in [
     Target("entropy-family-bytes", _run_family_from_bytes, lambda: [_family().to_bytes()], _entropy_errors(),
            prepare=fix_family_crcs),
     Target("image", _run_image, _image_seeds, _codec_errors(), prepare=fix_container_crcs,
-           memory_bound=_image_memory_bound),
-    Target("reduce-quality", _run_reduce_quality, _image_seeds, _codec_errors(), prepare=fix_container_crcs),
+           memory_bound=_image_memory_bound, structured=True),
+    Target("reduce-quality", _run_reduce_quality, _image_seeds, _codec_errors(), prepare=fix_container_crcs,
+           structured=True),
     Target("scene-ply", _run_ply, ply_seeds, _codec_errors(), memory_bound=_scene_bound,
            available=_scene_available),
     Target("scene-compressed-ply", _run_compressed_ply, compressed_ply_seeds, _codec_errors(),
@@ -432,7 +434,7 @@ TARGETS: dict[str, Target] = {t.name: t for t in [
     Target("scene-sog", _run_sog, sog_seeds, _codec_errors(), memory_bound=_scene_bound,
            available=_scene_available),
     Target("scene-codec", _run_scene_codec, _scene_codec_seeds, _codec_errors(), prepare=fix_container_crcs,
-           memory_bound=_scene_bound, available=_scene_codec_available),
+           memory_bound=_scene_bound, available=_scene_codec_available, structured=True),
     Target("stream", _run_stream, _stream_seeds, _codec_errors(), prepare=fix_stream_crcs,
            max_len=1 << 18, memory_bound=_scene_bound, available=_stream_available),
 ]}

@@ -21,7 +21,7 @@ ITERATIONS = {
     "container": 15_000, "container-crc": 20_000,
     "entropy-symbols": 12_000, "entropy-family": 10_000, "entropy-adaptive": 3_000,
     "entropy-tables": 20_000, "entropy-family-bytes": 15_000,
-    "image": 3_000, "reduce-quality": 10_000,
+    "image": 1_200, "reduce-quality": 10_000,
     "scene-ply": 6_000, "scene-compressed-ply": 3_000, "scene-splat": 10_000,
     "scene-spz": 5_000, "scene-sog": 3_000,
     "scene-codec": 400, "stream": 1_500,
