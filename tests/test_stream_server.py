@@ -185,3 +185,28 @@ def test_client_limit_bounds_resources(stream_dir):
                 await b.close()
 
         asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_live_push_follows_a_growing_file(tmp_path):
+    from codec.stream import StreamWriter
+
+    frames = moving_sequence(random_scene(600, seed=9), 8, amplitude=0.05)
+    path = tmp_path / "growing.gss"
+    w = StreamWriter(path, fps=60.0, gop=4)
+    for f in frames[:3]:
+        w.write(f)
+    with running_server(path, idle_timeout=20) as (base, _app, _loop):
+        got = []
+
+        async def main():
+            task = asyncio.ensure_future(_client(base.replace("http://", "ws://") + "/streams/growing/live", got))
+            for f in frames[3:]:
+                await asyncio.sleep(0.1)
+                await asyncio.to_thread(w.write, f)
+            await asyncio.to_thread(w.close)
+            await asyncio.wait_for(task, 30)
+
+        asyncio.run(main())
+        assert got == list(range(8))
+        manifest = json.loads(_get(base + "/streams/growing/manifest")[0])
+        assert manifest["finished"] and manifest["frame_count"] == 8

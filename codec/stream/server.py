@@ -226,14 +226,17 @@ async def _push(ws: web.WebSocketResponse, s: ServedStream, start: int, cfg: dic
     n = s.group_start(min(start, len(s.entries) - 1)) if s.entries else 0
     sent = dropped = 0
     await ws.send_str(json.dumps({"type": "hello", "id": s.id, "fps": s.source.info.fps, "start": n}))
-    t0, first, idle_since = loop.time(), n, loop.time()
+    t0, first, idle_since, waited = loop.time(), n, loop.time(), False
     while not ws.closed:
         s.refresh()
         if n >= len(s.entries):
             if s.source.finished or loop.time() - idle_since > cfg["idle_timeout"]:
                 break
             await asyncio.sleep(_REFRESH_EVERY)
+            waited = True
             continue
+        if waited:  # the stream, not the client, was late: restart the clock at this frame
+            t0, first, waited = loop.time(), n, False
         idle_since = loop.time()
         due = t0 + (n - first) / fps
         now = loop.time()
