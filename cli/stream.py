@@ -74,7 +74,7 @@ def register(subparsers) -> None:
     play = common.add_command(sub, "play", help="play a served stream, printing per-frame statistics")
     play.add_argument("url", help="http://HOST:PORT/streams/ID")
     play.add_argument("--frames", type=int, default=None, help="stop after N frames")
-    play.add_argument("--start", type=int, default=0, help="first frame (snapped to its keyframe)")
+    play.add_argument("--start", type=int, default=0, help="first frame (snapped to its keyframe; -1: the newest keyframe)")
     play.set_defaults(func=_run_play)
 
 

@@ -210,3 +210,10 @@ def test_live_push_follows_a_growing_file(tmp_path):
         assert got == list(range(8))
         manifest = json.loads(_get(base + "/streams/growing/manifest")[0])
         assert manifest["finished"] and manifest["frame_count"] == 8
+
+
+def test_join_at_the_live_edge(stream_dir):
+    with running_server(stream_dir, speed=8.0) as (base, _app, _loop):
+        got = []
+        asyncio.run(asyncio.wait_for(_client(base.replace("http://", "ws://") + "/streams/demo/live?start=-1", got), 30))
+        assert got == list(range(16, FRAMES))  # keyframes every 8 frames: the newest is 16

@@ -11,7 +11,8 @@ Routes (``{id}`` is a stream file's name without ``.gss``)::
                                       X-Frame-Timestamp. ``?deps=1`` returns the records from
                                       the group's keyframe to n back to back: all a client
                                       needs to decode frame n on its own.
-    WS  /streams/{id}/live?start=N    text {"type":"hello",...}, then one binary message per
+    WS  /streams/{id}/live?start=N    (N < 0: the newest keyframe, i.e. join a live stream at its edge)
+                                      text {"type":"hello",...}, then one binary message per
                                       record at the stream's fps, {"type":"skip","from","to"}
                                       when the client fell behind, {"type":"end",...} last.
 
@@ -183,7 +184,7 @@ def make_app(path: str | Path, *, lag: float = 0.25, send_timeout: float = 10.0,
         ws = web.WebSocketResponse(heartbeat=None, max_msg_size=1 << 16)
         await ws.prepare(request)
         app[CLIENTS].add(ws)
-        sender = asyncio.ensure_future(_push(ws, s, max(0, start), cfg))
+        sender = asyncio.ensure_future(_push(ws, s, start, cfg))
         # a sender that fails (client gone, send timed out, bad record) closes the socket,
         # which also ends the receive loop below
         sender.add_done_callback(lambda _t: asyncio.ensure_future(ws.close()) if not ws.closed else None)
@@ -223,7 +224,8 @@ async def _push(ws: web.WebSocketResponse, s: ServedStream, start: int, cfg: dic
     """Send records at the stream's fps, skipping to a keyframe when behind; ends the socket."""
     fps = s.source.info.fps * cfg["speed"]
     loop = asyncio.get_running_loop()
-    n = s.group_start(min(start, len(s.entries) - 1)) if s.entries else 0
+    last = len(s.entries) - 1
+    n = s.group_start(last if start < 0 else min(start, last)) if s.entries else 0  # start < 0: live edge
     sent = dropped = 0
     await ws.send_str(json.dumps({"type": "hello", "id": s.id, "fps": s.source.info.fps, "start": n}))
     t0, first, idle_since, waited = loop.time(), n, loop.time(), False
