@@ -286,7 +286,8 @@ def _apply(ref: GaussianScene, changed: np.ndarray, patterns: np.ndarray,
         if not np.isfinite(new).all():
             raise CorruptDataError(f"corrupt delta frame: {name} residuals give non-finite values")
         if name == "quat":
-            norms = np.sqrt((new.astype(np.float64) ** 2).sum(axis=1))
+            d = new.astype(np.float64)  # explicit sum order: no reduction whose order may vary
+            norms = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2] + d[:, 3] * d[:, 3])
             if (norms < 1e-12).any():
                 raise CorruptDataError("corrupt delta frame: a quaternion residual gives a zero rotation")
             new = (new / norms[:, None]).astype(np.float32)
