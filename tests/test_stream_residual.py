@@ -134,3 +134,23 @@ def test_corrupt_payloads_raise_codec_errors_only():
         assert np.isfinite(frame.means).all()  # undetected flips still give a valid scene
     with pytest.raises(CorruptDataError):
         decode_delta(payload, random_scene(799), DeltaState.initial(799))
+
+
+GOLDEN_DELTA_SHA256 = "7929435b8522077cdbda80a74865938708611ed472464afd0e9cb7d5a021d508"
+
+
+def test_golden_delta_bytes():
+    """The delta bitstream is pinned; rerun with GMC_UPDATE_GOLDEN=1 after an intended change."""
+    import hashlib
+    import os
+    import re
+    from pathlib import Path
+
+    frames = moving_sequence(random_scene(2000, seed=21, sh_degree=1), 4, moving_fraction=0.2, amplitude=0.1, seed=5)
+    digest = hashlib.sha256(b"".join(r.payload for r in _run(frames))).hexdigest()
+    if os.environ.get("GMC_UPDATE_GOLDEN") == "1":
+        src = Path(__file__).read_text()
+        Path(__file__).write_text(re.sub(r'^GOLDEN_DELTA_SHA256 = .*$', f'GOLDEN_DELTA_SHA256 = "{digest}"', src,
+                                         count=1, flags=re.M))
+        return
+    assert digest == GOLDEN_DELTA_SHA256, "delta bitstream changed; if intended, rerun with GMC_UPDATE_GOLDEN=1"
