@@ -50,7 +50,6 @@ Everything entropy-coded goes through :mod:`entropy`; a damaged payload raises
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -295,26 +294,9 @@ def _apply(ref: GaussianScene, changed: np.ndarray, patterns: np.ndarray,
         arr[rows] = new
         out[name] = arr
     n, k3 = len(ref), refs["rest"].shape[1]
-    return _trusted_scene(out["pos"], out["scale"], out["quat"], out["opacity"].reshape(n),
-                          out["dc"], out["rest"].reshape(n, k3 // 3, 3))
-
-
-_FIELDS = ("means", "log_scales", "quats", "opacity_logits", "sh_dc", "sh_rest")
-
-
-def _trusted_scene(*arrays: np.ndarray) -> GaussianScene:
-    """A GaussianScene from arrays that already meet its invariants (float32, finite, unit
-    quaternions, consistent shapes), without re-validating all N rows: ``_apply`` checks the
-    rows it changed and takes the rest from a validated scene. Falls back to the checking
-    constructor if the dataclass ever gains other fields."""
-    if tuple(f.name for f in dataclasses.fields(GaussianScene)) != _FIELDS:
-        return GaussianScene(*arrays)
-    scene = object.__new__(GaussianScene)
-    for name, arr in zip(_FIELDS, arrays):
-        if arr.flags.writeable:
-            arr.setflags(write=False)
-        object.__setattr__(scene, name, arr)
-    return scene
+    # the rows it changed were checked above, the rest come from a validated scene
+    return GaussianScene._trusted(out["pos"], out["scale"], out["quat"], out["opacity"].reshape(n),
+                                  out["dc"], out["rest"].reshape(n, k3 // 3, 3))
 
 
 def decode_delta(payload: bytes, ref: GaussianScene, state: DeltaState
