@@ -12,8 +12,8 @@ import math
 from pathlib import Path
 
 from cli import common
-from codec.container import MAGIC_BY_KIND, MAX_TOTAL_BYTES, Container, field_type, unpack
-from codec.fileio import read_bytes
+from codec.container import MAGIC_BY_KIND, MAGIC_STREAM, MAX_TOTAL_BYTES, Container, field_type, unpack
+from codec.fileio import read_bytes, read_prefix
 
 __all__ = ["register", "run", "describe"]
 
@@ -31,6 +31,10 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if read_prefix(args.file, len(MAGIC_STREAM)) == MAGIC_STREAM:  # a stream is records, not one container
+        from cli import stream
+
+        return stream.show_info(args.file, args.json)
     data = read_bytes(args.file, max_size=MAX_TOTAL_BYTES)
     info = describe(unpack(data), str(args.file), len(data))
     if args.json:

@@ -172,8 +172,13 @@ def describe_stream(path: Path) -> dict:
 
 
 def _run_info(args: argparse.Namespace) -> int:
-    out = describe_stream(args.input)
-    if args.json:
+    return show_info(args.input, args.json)
+
+
+def show_info(path: Path, as_json: bool) -> int:
+    """Print what a stream file holds (``codec stream info`` and ``codec info`` on a stream)."""
+    out = describe_stream(path)
+    if as_json:
         common.print_json(out)
         return 0
     print(f"file:      {out['file']}\nkind:      stream (GMCV), checksums: ok\n"

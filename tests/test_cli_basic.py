@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cli import main as cli_main
@@ -199,3 +200,20 @@ def test_progress_bar_is_silent_when_quiet_or_not_a_tty(capsys):
     with common.progress_bar(total=2, quiet=True) as bar:
         bar.update(2)
     assert capsys.readouterr().err == ""
+
+
+def test_info_on_a_stream_file_delegates_to_the_stream_reader(tmp_path, capsys):
+    from codec.scene import GaussianScene
+    from codec.stream import encode_frames
+
+    rng = np.random.default_rng(0)
+    n = 64
+    scene = GaussianScene(means=rng.normal(size=(n, 3)).astype(np.float32),
+                          log_scales=np.full((n, 3), -3, np.float32),
+                          quats=np.tile(np.float32([1, 0, 0, 0]), (n, 1)),
+                          opacity_logits=np.zeros(n, np.float32), sh_dc=np.zeros((n, 3), np.float32),
+                          sh_rest=np.zeros((n, 0, 3), np.float32))
+    path = tmp_path / "s.gss"
+    encode_frames([scene, scene], path)
+    assert cli_main.main(["info", str(path)]) == 0
+    assert "stream" in capsys.readouterr().out
