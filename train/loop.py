@@ -8,7 +8,8 @@ Several (DistributedDataParallel; gloo on CPU, nccl on GPU)::
 
     torchrun --nproc_per_node 2 -m train.loop --out checkpoints/vq --minutes 60
 
-Runs resume exactly from ``OUT/latest`` (model, optimizer, step, RNG states, elapsed time);
+SIGTERM or Ctrl-C ends the run after the current step with a checkpoint. Runs resume exactly
+from ``OUT/latest`` (model, optimizer, step, RNG states, elapsed time);
 ``--init WEIGHTS`` starts from exported weights with a fresh optimizer when no checkpoint exists.
 Every ``--checkpoint-minutes`` the run validates on a fixed split of the training folders
 (never Kodak), appends a line to ``OUT/log.jsonl`` and saves ``latest`` (and ``best``).
@@ -20,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -136,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
             bar.write(json.dumps(line))
 
     stop = False
+    interrupted = []  # SIGTERM/SIGINT end the run after the current step, with a checkpoint
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: interrupted.append(True))
     while not stop:
         lr = learning_rate(state["step"], args.lr, args.warmup, args.decay_start, args.decay_steps)
         for group in opt.param_groups:
@@ -152,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             interval.setdefault(k, []).append(v)
         bar.update(1)
         now = time.time()
-        stop = (args.steps is not None and state["step"] >= args.steps) or \
+        stop = (args.steps is not None and state["step"] >= args.steps) or bool(interrupted) or \
                (args.minutes is not None and now - start >= args.minutes * 60)
         if world > 1:  # every replica must agree on stopping and checkpointing
             flags = torch.tensor([float(stop), float(now - last_ckpt >= args.checkpoint_minutes * 60)])
