@@ -68,7 +68,7 @@ def run_builtin(names: list[str], seconds: float, seed: int, memory: bool, save:
 
         stats = ft.fuzz(target, seed=seed, seconds=per_target, check_memory=memory, on_finding=keep)
         print(f"{name}: {stats.executions:,} executions in {stats.seconds:.0f} s "
-              f"({stats.accepted:,} decoded, {stats.rejected:,} refused with a CodecError), "
+              f"({stats.accepted:,} decoded, {stats.rejected:,} refused with the expected error), "
               f"{len(stats.findings)} findings in {len(groups)} groups")
         for key, f in sorted(groups.items()):
             print(f"  {key}  [{f.detail[:100]}]  smallest input {len(f.data)} bytes")

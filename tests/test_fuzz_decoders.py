@@ -3,7 +3,8 @@
 Each target's seeds (small valid files from our own writers) are mutated with a fixed seed
 and a fixed number of iterations, so CI always tries the same inputs. The contract: a decoder
 returns or raises its CodecError (EntropyError for ``entropy/``); never another exception, a
-run over ``fuzz_targets.SLOW_SECONDS``, or (memory runs) a traced peak over the target's bound.
+hang (over ``CI_SLOW_SECONDS`` here; the long runs flag anything over 2 s), or (memory runs) a
+traced peak over the target's bound.
 Stored regression inputs in ``tests/fuzz_corpus/<target>/`` run on their own as well.
 
 Longer runs: ``python benchmarks/fuzz.py --seconds 600`` (see docs/guarantees.md).
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import fuzz_targets as ft
 import pytest
+from fuzz_engine import CI_SLOW_SECONDS
 
 SEED = 20261126
 # Iterations per target: about 2-3 s each on the 2-core CI machine (the image decoder model is
@@ -82,14 +84,14 @@ def test_seeds_are_valid_inputs(name):
     """The fuzzer starts from files our own writers produce: each must decode."""
     target = _target(name)
     for data in target.seeds():
-        outcome, finding = ft.run_one(target, target.prepare(data))
+        outcome, finding = ft.run_one(target, target.prepare(data), slow_seconds=CI_SLOW_SECONDS)
         assert outcome == "ok", finding
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=_xfail(_OPEN.get(n))) for n in ft.TARGETS])
 def test_fuzz(name):
     target = _target(name)
-    stats = ft.fuzz(target, seed=SEED, iterations=ITERATIONS[name])
+    stats = ft.fuzz(target, seed=SEED, iterations=ITERATIONS[name], slow_seconds=CI_SLOW_SECONDS)
     assert not stats.findings, "\n".join(str(f) for f in stats.findings[:5])
     assert stats.executions == ITERATIONS[name]
     assert stats.rejected > 0 and stats.accepted > 0  # both paths were exercised
@@ -98,7 +100,8 @@ def test_fuzz(name):
 @pytest.mark.parametrize("name", [pytest.param(n, marks=_xfail(_OPEN.get(n))) for n in ft.TARGETS])
 def test_fuzz_memory_bounded(name):
     target = _target(name)
-    stats = ft.fuzz(target, seed=SEED + 1, iterations=ITERATIONS[name] // MEMORY_SHARE, check_memory=True)
+    stats = ft.fuzz(target, seed=SEED + 1, iterations=ITERATIONS[name] // MEMORY_SHARE, check_memory=True,
+                    slow_seconds=CI_SLOW_SECONDS)
     assert not stats.findings, "\n".join(str(f) for f in stats.findings[:5])
 
 
@@ -115,5 +118,5 @@ def _corpus_params():
 def test_corpus_regressions(name, file):
     target = _target(name)
     data = dict(ft.corpus_inputs(name))[file]
-    _, finding = ft.run_one(target, target.prepare(data), check_memory=True)
+    _, finding = ft.run_one(target, target.prepare(data), check_memory=True, slow_seconds=CI_SLOW_SECONDS)
     assert finding is None, str(finding)

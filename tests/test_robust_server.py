@@ -1,0 +1,171 @@
+"""The stream server under hostile clients, on loopback: malformed paths and ids, huge and
+malformed WebSocket messages, abrupt disconnects. It answers 4xx (never 5xx), drops only the
+offending connection, keeps serving the other clients and holds no state for the dead ones.
+Every loop is bounded by a timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+
+aiohttp = pytest.importorskip("aiohttp")
+
+from aiohttp import web  # noqa: E402
+
+from codec.stream import encode_frames  # noqa: E402
+from codec.stream.generator import moving_sequence, random_scene  # noqa: E402
+from codec.stream.server import CLIENTS, make_app  # noqa: E402
+
+FRAMES = 12
+
+
+@pytest.fixture(scope="module")
+def stream_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("served")
+    frames = moving_sequence(random_scene(300, seed=5), FRAMES, moving_fraction=0.2, amplitude=0.1)
+    encode_frames(frames, folder / "demo.gss", fps=30.0, gop=4)
+    (folder / "secret.txt").write_text("not a stream")
+    return folder
+
+
+@contextlib.contextmanager
+def running_server(path, **kwargs):
+    """Serve ``path`` on 127.0.0.1 (free port) from a background thread's event loop."""
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(make_app(path, **kwargs))
+    started, box = threading.Event(), {}
+
+    def run():
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
+        box["port"] = runner.addresses[0][1]
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield f"http://127.0.0.1:{box['port']}", runner.app, loop, box["port"]
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            resp.read()
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+BAD_PATHS = [
+    "/streams/nope/manifest", "/streams/..%2F..%2Fetc%2Fpasswd/manifest", "/streams/../secret.txt",
+    "/streams/%00/manifest", "/streams/secret/manifest", "/streams/demo/frames/-1",
+    "/streams/demo/frames/abc", "/streams/demo/frames/1e3", f"/streams/demo/frames/{FRAMES}",
+    "/streams/demo/frames/" + "9" * 5000, "/streams/demo/frames/0x1", "/streams/demo/frames/%20",
+    "/streams/demo/live?start=abc", "/streams/demo/live?start=" + "9" * 5000, "/streams/" + "a" * 6000 + "/manifest",
+    "/streams/demo/frames/1?deps=" + "1" * 10000,
+]
+
+
+def test_malformed_paths_and_ids_are_4xx_and_leak_nothing(stream_dir):
+    with running_server(stream_dir) as (base, _app, _loop, _port):
+        for path in BAD_PATHS:
+            status = _status(base + path)
+            assert 400 <= status < 500, (path[:80], status)
+        assert _status(base + "/streams/demo/manifest") == 200
+        with urllib.request.urlopen(base + "/streams", timeout=10) as resp:
+            assert b"secret" not in resp.read()
+
+
+async def _frames(ws_url: str, count: int) -> int:
+    """Connect and read binary frames until ``count`` arrived or the stream ended."""
+    got = 0
+    async with aiohttp.ClientSession() as session, session.ws_connect(ws_url) as ws:
+        while got < count:
+            msg = await ws.receive(timeout=20)
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                got += 1
+            elif msg.type != aiohttp.WSMsgType.TEXT:
+                break
+    return got
+
+
+def test_huge_and_malformed_websocket_messages_drop_only_that_client(stream_dir):
+    with running_server(stream_dir, speed=0.5, lag=5.0) as (base, app, loop, _port):
+        ws_url = base.replace("http://", "ws://") + "/streams/demo/live"
+
+        async def hostile(payload, binary):
+            async with aiohttp.ClientSession() as session, session.ws_connect(ws_url, max_msg_size=0) as ws:
+                await ws.receive(timeout=10)  # hello
+                if binary:
+                    await ws.send_bytes(payload)
+                else:
+                    await ws.send_str(payload)
+                for _ in range(200):  # the server closes the socket (1009 for the huge one)
+                    msg = await ws.receive(timeout=10)
+                    if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                        return "closed"
+                return "open"
+
+        async def main():
+            good = asyncio.ensure_future(_frames(ws_url, 4))
+            huge = await hostile("x" * (1 << 20), binary=False)
+            await hostile(b"\xff" * 1000, binary=True)
+            await hostile("{not json", binary=False)
+            return huge, await asyncio.wait_for(good, 60)
+
+        huge, good = asyncio.run(asyncio.wait_for(main(), 90))
+        assert huge == "closed"
+        assert good == 4  # the well-behaved client kept receiving frames
+
+        async def clients_left():
+            for _ in range(200):
+                if not app[CLIENTS]:
+                    return 0
+                await asyncio.sleep(0.05)
+            return len(app[CLIENTS])
+
+        assert asyncio.run_coroutine_threadsafe(clients_left(), loop).result(20) == 0
+
+
+def test_abrupt_disconnects_leave_no_clients_behind(stream_dir):
+    with running_server(stream_dir, speed=0.5) as (base, app, loop, port):
+        upgrade = (b"GET /streams/demo/live HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                   b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                   b"Sec-WebSocket-Version: 13\r\n\r\n")
+        for i in range(40):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                if i % 4 == 0:
+                    sock.sendall(b"GET /streams/demo/fra")  # half a request line
+                elif i % 4 == 1:
+                    sock.sendall(upgrade)  # a live client that vanishes at once
+                elif i % 4 == 2:
+                    sock.sendall(upgrade)
+                    sock.recv(64)  # after the handshake started
+                else:
+                    sock.sendall(b"\x16\x03\x01\x02\x00" + bytes(200))  # TLS hello to a plain port
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+
+        async def clients_left():
+            for _ in range(400):
+                if not app[CLIENTS]:
+                    return 0
+                await asyncio.sleep(0.05)
+            return len(app[CLIENTS])
+
+        assert asyncio.run_coroutine_threadsafe(clients_left(), loop).result(30) == 0
+        assert _status(base + "/streams/demo/manifest") == 200
+        assert asyncio.run(asyncio.wait_for(_frames(base.replace("http://", "ws://") + "/streams/demo/live", 2), 60)) == 2
