@@ -70,6 +70,7 @@ def quats_from_int(largest: np.ndarray, ints: np.ndarray, bits) -> np.ndarray:
     levels = np.maximum((1 << b) - 1, 1).astype(np.float64)[:, None]
     others = (ints.astype(np.float64) / levels * 2.0 - 1.0) * INV_SQRT2
     others = np.where(b[:, None] > 0, others, 0.0)
+    largest = np.where(b > 0, largest, 0)  # nothing stored: the identity (w = 1)
     m = np.sqrt(np.clip(1.0 - (others ** 2).sum(axis=1), 0.0, None))
     q = np.zeros((len(largest), 4))
     rows = np.arange(len(largest))
