@@ -26,6 +26,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -83,7 +84,7 @@ def run_builtin(names: list[str], seconds: float, seed: int, memory: bool, save:
 
 
 _ATHERIS_CHILD = """
-import importlib, sys, atheris
+import importlib, sys, traceback, atheris
 sys.path[:0] = [{root!r}, {tests!r}]
 with atheris.instrument_imports(include=["codec", "entropy"]):  # coverage of our code only
     for module in ("codec.container", "entropy", "codec.image.codec", "codec.scene.io",
@@ -95,11 +96,31 @@ with atheris.instrument_imports(include=["codec", "entropy"]):  # coverage of ou
 import fuzz_targets as ft
 target = ft.get_target({name!r})
 
+def signature(exc):
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if {root!r} in f.filename]
+    last = frames[-1] if frames else traceback.extract_tb(exc.__traceback__)[-1]
+    return type(exc).__name__, last.filename, last.lineno
+
+# findings still open in the stored corpus are skipped, so that libFuzzer goes on looking for
+# new ones (it stops at the first crash)
+KNOWN = set()
+for _, data in ft.corpus_inputs(target.name):
+    try:
+        target.run(target.prepare(data))
+    except target.expected:
+        pass
+    except Exception as exc:
+        KNOWN.add(signature(exc))
+print("known open findings skipped:", len(KNOWN), flush=True)
+
 def one(data):
     try:
         target.run(target.prepare(bytes(data)))
     except target.expected:
         pass
+    except Exception as exc:
+        if signature(exc) not in KNOWN:
+            raise
 
 atheris.Setup(sys.argv, one)
 atheris.Fuzz()
@@ -134,13 +155,17 @@ def run_atheris(names: list[str], seconds: float, save: Path | None) -> list[dic
             out = proc.stdout + proc.stderr
         runs = next((int(line.rsplit(":", 1)[1]) for line in out.splitlines()
                      if line.startswith("stat::number_of_executed_units")), 0)
+        if not runs:  # stopped by a crash: the last status line "#N ..." has the count
+            status = [m.group(1) for m in re.finditer(r"^#(\d+)\s", out, re.MULTILINE)]
+            runs = int(status[-1]) if status else 0
+        known = next((line for line in out.splitlines() if line.startswith("known open findings")), "")
         found = proc.returncode != 0
         print(f"{name}: atheris {runs:,} executions in {elapsed:.0f} s, "
-              f"{'FINDING (see ' + str(crashes) + ')' if found else 'no findings'}")
+              f"{'FINDING (see ' + str(crashes) + ')' if found else 'no new findings'} ({known or 'no corpus'})")
         if found:
             print("\n".join(out.splitlines()[-30:]))
         results.append({"target": name, "engine": "atheris", "executions": runs, "seconds": round(elapsed, 1),
-                        "findings": int(found)})
+                        "findings": int(found), "known_open": known})
     return results
 
 
