@@ -5,13 +5,17 @@
     python benchmarks/fuzz.py --seconds 60 --engine builtin --memory --json out/fuzz.json
     python benchmarks/fuzz.py --list
 
-Targets, seeds and the contract live in ``tests/fuzz_targets.py``. Engines:
+Targets and seeds live in ``tests/fuzz_targets.py``, the loop and the contract in
+``tests/fuzz_engine.py``. Engines:
 
-* ``builtin``: the seeded mutation loop of ``tests/fuzz_targets.py`` (reproducible with
+* ``builtin``: the seeded mutation loop of ``tests/fuzz_engine.py`` (reproducible with
   ``--seed``); ``--memory`` also traces allocations (tracemalloc, numpy included) and flags an
   input whose peak exceeds the target's bound. Slower, so off by default.
 * ``atheris`` (coverage-guided libFuzzer, if installed): one subprocess per target, started
-  from the same seeds; ``auto`` (default) picks atheris when it imports.
+  from the same seeds and stored corpus, instrumenting ``codec`` and ``entropy`` only. libFuzzer
+  stops at the first crash, so findings still open in ``tests/fuzz_corpus`` (same exception
+  type at the same line) are skipped and only new ones stop it. ``auto`` (default) picks
+  atheris when it imports.
 
 Every finding (an exception that is not the target's CodecError/EntropyError, a run over
 ``SLOW_SECONDS``, a memory overrun) is printed with its traceback's last frame and, with
