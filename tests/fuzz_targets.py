@@ -336,6 +336,12 @@ def _scene_codec_seeds() -> list[bytes]:
     return seeds
 
 
+def _sog_available() -> str | None:
+    from PIL import features
+
+    return _scene_available() or (None if features.check("webp") else "Pillow is built without WebP")
+
+
 def _scene_codec_available() -> str | None:
     try:
         import codec.scene.codec  # noqa: F401
@@ -432,7 +438,7 @@ TARGETS: dict[str, Target] = {t.name: t for t in [
     Target("scene-spz", _run_spz, spz_seeds, _codec_errors(), memory_bound=_scene_bound,
            available=_scene_available),
     Target("scene-sog", _run_sog, sog_seeds, _codec_errors(), memory_bound=_scene_bound,
-           available=_scene_available),
+           available=_sog_available),
     Target("scene-codec", _run_scene_codec, _scene_codec_seeds, _codec_errors(), prepare=fix_container_crcs,
            memory_bound=_scene_bound, available=_scene_codec_available, structured=True),
     Target("stream", _run_stream, _stream_seeds, _codec_errors(), prepare=fix_stream_crcs,
