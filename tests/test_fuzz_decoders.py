@@ -33,11 +33,8 @@ MEMORY_SHARE = 10  # a run of ITERATIONS / 10 per target with tracemalloc on (sl
 # Decoders owned by other people while they are being written: their open findings are kept as
 # inputs in tests/fuzz_corpus and marked strict xfail here; remove the mark with the fix.
 _OPEN = {
-    "scene-ply": "codec/scene: an empty scene (vertex count 0) crashes GaussianScene.cleaned "
-                 "(ValueError: cannot reshape array of size 0)",
-    "scene-splat": "codec/scene: an empty .splat crashes GaussianScene.cleaned (ValueError: reshape)",
-    "scene-spz": "codec/scene: empty SPZ crashes GaussianScene.cleaned (ValueError); an SPZ v4 zstd "
-                 "frame declaring a huge content size raises MemoryError (io_spz._read_v4)",
+    "scene-spz": "codec/scene: an SPZ v4 zstd frame declaring a huge content size raises MemoryError "
+                 "(io_spz._read_v4)",
     "scene-compressed-ply": "codec/scene: an 'sh' element without f_rest_* properties raises "
                             "ValueError: no field of name f_rest_N (io_compressed_ply)",
     "scene-sog": "codec/scene: zipfile errors escape read_sog_bytes: NotImplementedError (zip "
@@ -50,9 +47,6 @@ _STREAM_HEADER = ("codec/stream: FileSource.refresh reads header_size_hint() byt
 _OPEN_MEMORY = dict(_OPEN, stream=_STREAM_HEADER)
 _OPEN_CORPUS = {
     ("stream", "header-length-claims-1.7GB.bin"): _STREAM_HEADER,
-    ("scene-ply", "empty-scene.ply.bin"): _OPEN["scene-ply"],
-    ("scene-splat", "empty-file.bin"): _OPEN["scene-splat"],
-    ("scene-spz", "empty-scene.spz.bin"): "codec/scene: empty SPZ crashes GaussianScene.cleaned (ValueError)",
     ("scene-spz", "v4-zstd-frame-huge-content-size.bin"):
         "codec/scene: zstd frame content size is not bounded before decompressing (MemoryError)",
     ("scene-compressed-ply", "sh-element-without-f_rest.bin"): _OPEN["scene-compressed-ply"],

@@ -133,6 +133,8 @@ class GaussianScene:
             warnings.warn(f"{source}: clamped {int(inf.sum())} infinite opacity logits to +-{OPACITY_LOGIT_LIMIT}",
                           RuntimeWarning, stacklevel=2)
             opacity_logits = np.where(inf, np.sign(opacity_logits) * OPACITY_LOGIT_LIMIT, opacity_logits)
+        if n == 0:  # an empty scene: nothing to drop (reshape(0, -1) is ambiguous); the constructor checks shapes
+            return cls(means, log_scales, quats, opacity_logits, sh_dc, sh_rest)
         parts = [np.asarray(a, np.float32).reshape(n, -1) for a in
                  (means, log_scales, quats, opacity_logits, sh_dc)]
         if sh_rest is not None:
