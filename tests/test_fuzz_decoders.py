@@ -35,8 +35,6 @@ MEMORY_SHARE = 10  # a run of ITERATIONS / 10 per target with tracemalloc on (sl
 _OPEN = {
     "scene-spz": "codec/scene: an SPZ v4 zstd frame declaring a huge content size raises MemoryError "
                  "(io_spz._read_v4)",
-    "scene-compressed-ply": "codec/scene: an 'sh' element without f_rest_* properties raises "
-                            "ValueError: no field of name f_rest_N (io_compressed_ply)",
     "scene-sog": "codec/scene: zipfile errors escape read_sog_bytes: NotImplementedError (zip "
                  "version), IndexError (empty member name), RuntimeError (encrypted member), "
                  "zlib.error (bad deflate data)",
@@ -49,7 +47,6 @@ _OPEN_CORPUS = {
     ("stream", "header-length-claims-1.7GB.bin"): _STREAM_HEADER,
     ("scene-spz", "v4-zstd-frame-huge-content-size.bin"):
         "codec/scene: zstd frame content size is not bounded before decompressing (MemoryError)",
-    ("scene-compressed-ply", "sh-element-without-f_rest.bin"): _OPEN["scene-compressed-ply"],
     ("scene-sog", "zip-unsupported-version.bin"): "codec/scene: zipfile NotImplementedError escapes",
     ("scene-sog", "zip-empty-member-name.bin"): "codec/scene: zipfile IndexError on an empty member name",
     ("scene-sog", "zip-encrypted-member.bin"): "codec/scene: zipfile RuntimeError on an encrypted member",

@@ -93,6 +93,10 @@ def read_compressed_ply(buf: bytes, what: str = "compressed PLY") -> GaussianSce
         nr = len(sh.names)
         if nr not in (9, 24, 45) or sh.count != n:
             raise CorruptDataError(f"{what}: sh element has {nr} properties x {sh.count} rows")
+        missing = [f"f_rest_{i}" for i in range(nr) if f"f_rest_{i}" not in sh.names]
+        if missing:
+            raise CorruptDataError(f"{what}: sh element lacks {', '.join(missing[:3])}"
+                                   f"{' ...' if len(missing) > 3 else ''} (expected f_rest_0..f_rest_{nr - 1})")
         u = np.stack([sh.data[f"f_rest_{i}"].astype(np.float64) for i in range(nr)], axis=1)
         t = np.where(u == 0, 0.0, np.where(u == 255, 1.0, (u + 0.5) / 256.0))
         rest = ((t - 0.5) * 8.0).reshape(n, 3, nr // 3).transpose(0, 2, 1)
