@@ -33,8 +33,6 @@ MEMORY_SHARE = 10  # a run of ITERATIONS / 10 per target with tracemalloc on (sl
 # Decoders owned by other people while they are being written: their open findings are kept as
 # inputs in tests/fuzz_corpus and marked strict xfail here; remove the mark with the fix.
 _OPEN = {
-    "scene-spz": "codec/scene: an SPZ v4 zstd frame declaring a huge content size raises MemoryError "
-                 "(io_spz._read_v4)",
     "scene-sog": "codec/scene: zipfile errors escape read_sog_bytes: NotImplementedError (zip "
                  "version), IndexError (empty member name), RuntimeError (encrypted member), "
                  "zlib.error (bad deflate data)",
@@ -45,8 +43,6 @@ _STREAM_HEADER = ("codec/stream: FileSource.refresh reads header_size_hint() byt
 _OPEN_MEMORY = dict(_OPEN, stream=_STREAM_HEADER)
 _OPEN_CORPUS = {
     ("stream", "header-length-claims-1.7GB.bin"): _STREAM_HEADER,
-    ("scene-spz", "v4-zstd-frame-huge-content-size.bin"):
-        "codec/scene: zstd frame content size is not bounded before decompressing (MemoryError)",
     ("scene-sog", "zip-unsupported-version.bin"): "codec/scene: zipfile NotImplementedError escapes",
     ("scene-sog", "zip-empty-member-name.bin"): "codec/scene: zipfile IndexError on an empty member name",
     ("scene-sog", "zip-encrypted-member.bin"): "codec/scene: zipfile RuntimeError on an encrypted member",

@@ -19,6 +19,7 @@ convention by negating y and z (and the matching quaternion and SH signs), as th
 from __future__ import annotations
 
 import gzip
+import io
 import struct
 import zlib
 
@@ -126,15 +127,32 @@ def _read_v4(buf: bytes, what: str, to_ply_axes: bool) -> GaussianScene:
             raise CorruptDataError(f"{what}: stream {i} is {usize} bytes, expected {sizes[i]} for {n} Gaussians")
         if off + csize > len(buf):
             raise TruncatedError(f"{what}: stream {i} runs past the end of the file")
+        # Stream at most usize + 1 bytes: decompress() would preallocate whatever content size the
+        # frame header declares. The window (the decoder's buffer) is bounded as well.
+        window = max(1 << 24, 1 << max(usize - 1, 0).bit_length())
         try:
-            data = zstandard.ZstdDecompressor().decompress(buf[off:off + csize], max_output_size=usize)
+            dctx = zstandard.ZstdDecompressor(max_window_size=window)
+            with dctx.stream_reader(io.BytesIO(buf[off:off + csize])) as reader:
+                data = _read_up_to(reader, usize + 1)
         except zstandard.ZstdError as e:
             raise CorruptDataError(f"{what}: stream {i} does not decompress ({e})") from None
         if len(data) != usize:
-            raise CorruptDataError(f"{what}: stream {i} decompressed to {len(data)} bytes, expected {usize}")
+            got = "more than" if len(data) > usize else f"{len(data)} bytes,"
+            raise CorruptDataError(f"{what}: stream {i} decompressed to {got} expected {usize}")
         streams.append(data)
         off += csize
     return _decode(streams, n, 4, sh_degree, frac, to_ply_axes, what)
+
+
+def _read_up_to(reader, limit: int) -> bytes:
+    parts, got = [], 0
+    while got < limit:
+        chunk = reader.read(min(limit - got, 1 << 20))
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
 
 
 def _decode(streams, n, version, sh_degree, frac, to_ply_axes, what) -> GaussianScene:
