@@ -33,9 +33,7 @@ MEMORY_SHARE = 10  # a run of ITERATIONS / 10 per target with tracemalloc on (sl
 # Decoders owned by other people while they are being written: their open findings are kept as
 # inputs in tests/fuzz_corpus and marked strict xfail here; remove the mark with the fix.
 _OPEN = {
-    "scene-sog": "codec/scene: zipfile errors escape read_sog_bytes: NotImplementedError (zip "
-                 "version), IndexError (empty member name), RuntimeError (encrypted member), "
-                 "zlib.error (bad deflate data)",
+
 }
 _STREAM_HEADER = ("codec/stream: FileSource.refresh reads header_size_hint() bytes before the container "
                   "checks MAX_HEADER_BYTES: a 42-byte file claiming a 1.7 GB header makes os.pread "
@@ -43,10 +41,6 @@ _STREAM_HEADER = ("codec/stream: FileSource.refresh reads header_size_hint() byt
 _OPEN_MEMORY = dict(_OPEN, stream=_STREAM_HEADER)
 _OPEN_CORPUS = {
     ("stream", "header-length-claims-1.7GB.bin"): _STREAM_HEADER,
-    ("scene-sog", "zip-unsupported-version.bin"): "codec/scene: zipfile NotImplementedError escapes",
-    ("scene-sog", "zip-empty-member-name.bin"): "codec/scene: zipfile IndexError on an empty member name",
-    ("scene-sog", "zip-encrypted-member.bin"): "codec/scene: zipfile RuntimeError on an encrypted member",
-    ("scene-sog", "zip-bad-deflate.bin"): "codec/scene: zlib.error from a damaged deflate member",
 }
 
 

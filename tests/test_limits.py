@@ -228,9 +228,6 @@ print(status("VmHWM:") - before)
 """
 
 
-@pytest.mark.xfail(strict=True, reason="codec/scene (open): SOG textures are decoded before their size is "
-                                       "checked against 'count'; a 5.7 KB .sog whose WebP claims 12000x12000 "
-                                       "for 5 Gaussians makes Pillow allocate about 550 MB")
 def test_sog_texture_far_larger_than_its_count_is_refused_before_decoding(run_snippet):
     _scene_or_skip()
     if not Path("/proc/self/clear_refs").exists():

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,9 @@ __all__ = ["read_sog", "read_sog_bytes"]
 
 MAX_MEMBER_BYTES = 1 << 30
 MAX_META_BYTES = 1 << 24
+# An image may have this many texels more than the Gaussians (or centroids) it holds need:
+# writers pad to multiples of 4 or powers of two. Checked before decoding, from the header.
+_SLACK_FACTOR, _SLACK_TEXELS = 4, 1 << 16
 
 
 def _image(get, name: str, count: int, what: str) -> np.ndarray:
@@ -42,6 +46,9 @@ def _image(get, name: str, count: int, what: str) -> np.ndarray:
             w, h = im.size
             if w * h > 4 * MAX_GAUSSIANS:
                 raise LimitExceededError(f"{what}: image {name} is {w}x{h}, too large")
+            if count >= 0 and w * h > _SLACK_FACTOR * count + _SLACK_TEXELS:
+                raise LimitExceededError(f"{what}: image {name} is {w}x{h}, far more texels than the "
+                                         f"{count} it needs")
             rgba = np.asarray(im.convert("RGBA"), dtype=np.uint8).reshape(-1, 4)
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise CorruptDataError(f"{what}: image {name} does not decode ({e})") from None
@@ -103,9 +110,9 @@ def _decode_shn(shn: dict, get, n: int, what: str) -> np.ndarray:
     if bands not in (1, 2, 3) or len(cb) != 256 or not 0 < palette <= 65536:
         raise CorruptDataError(f"{what}: shN has bands={bands}, palette {palette}, codebook {len(cb)}")
     k = SH_COEFFS[bands]
-    cent = _image(get, cfile, -1, what)
     width = 64 * k
     rows_needed = (palette + 63) // 64
+    cent = _image(get, cfile, width * rows_needed, what)
     if len(cent) < width * rows_needed:
         raise CorruptDataError(f"{what}: shN centroids image too small for {palette} entries")
     cent = cent[: width * rows_needed, :3].reshape(rows_needed, 64, k, 3).reshape(-1, k, 3)[:palette]
@@ -121,9 +128,12 @@ def read_sog_bytes(buf: bytes, what: str = ".sog") -> GaussianScene:
     """Decode a SOG zip bundle from bytes."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(buf))
-    except (zipfile.BadZipFile, ValueError) as e:
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError) as e:
         raise CorruptDataError(f"{what}: not a SOG bundle (bad zip: {e})") from None
-    names = {Path(i.filename).name: i for i in zf.infolist() if not i.is_dir()}
+    except NotImplementedError as e:  # e.g. a zip version or feature zipfile does not support
+        raise UnsupportedVersionError(f"{what}: unsupported zip bundle ({e})") from None
+    # (ZipInfo.is_dir() raises IndexError on an empty member name)
+    names = {Path(i.filename).name: i for i in zf.infolist() if not i.filename.endswith("/")}
 
     def get(name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
         info = names.get(Path(str(name)).name)
@@ -131,9 +141,13 @@ def read_sog_bytes(buf: bytes, what: str = ".sog") -> GaussianScene:
             raise CorruptDataError(f"{what}: bundle has no member {name!r}")
         if info.file_size > limit:
             raise LimitExceededError(f"{what}: member {name} is {info.file_size} bytes (limit {limit})")
+        if info.flag_bits & 0x1:
+            raise UnsupportedVersionError(f"{what}: member {name} is encrypted (not supported in SOG)")
         try:
             return zf.read(info)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
+        except NotImplementedError as e:
+            raise UnsupportedVersionError(f"{what}: member {name} uses an unsupported zip feature ({e})") from None
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, RuntimeError) as e:
             raise CorruptDataError(f"{what}: member {name} is corrupt ({e})") from None
 
     try:
