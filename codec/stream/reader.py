@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from codec.container import MAX_HEADER_BYTES
 from codec.errors import CorruptDataError, InvalidInputError, TruncatedError
 from codec.scene.data import GaussianScene
 
@@ -85,7 +86,11 @@ class FileSource:
             head = self.read_at(0, PREAMBLE_SIZE)
             if len(head) < PREAMBLE_SIZE and not complete:
                 return
-            head = self.read_at(0, header_size_hint(head)) if len(head) == PREAMBLE_SIZE else head
+            if len(head) == PREAMBLE_SIZE:
+                # The length is the file's claim: read no more than the header limit allows and the
+                # file holds. A longer claim leaves the container check to raise (limit or truncated).
+                need = min(header_size_hint(head), PREAMBLE_SIZE + MAX_HEADER_BYTES + 4, size)
+                head = self.read_at(0, max(need, PREAMBLE_SIZE))
             try:
                 self.info = parse_stream_header(head)
             except TruncatedError:
