@@ -301,12 +301,12 @@ def decode_scene(data: bytes) -> GaussianScene:
     dc = (qc.astype(np.float64) * (preset.color_step * (1 << ccls))[:, None]).astype(np.float32)
     rest = np.zeros((n, k, 3), np.float32)
     if k:
-        m = _int(h, "sh_codebook", 1, 1 << 16)
+        m = _int(h, "sh_codebook", 0 if n == 0 else 1, 1 << 16)  # an empty scene has an empty codebook
         raw = sec("sh_codebook")
         if len(raw) != m * 3 * k * 2:
             raise CorruptDataError("SH codebook section has the wrong size")
         cb = np.frombuffer(raw, "<f2").astype(np.float32).reshape(m, k * 3)
-        labels = decode_categorical(sec("sh_index"), n, m, what="sh_index")
+        labels = decode_categorical(sec("sh_index"), n, max(m, 1), what="sh_index")  # as encoded
         rest = cb[labels].reshape(n, k, 3)
     if not (np.isfinite(means).all() and np.isfinite(log_scales).all() and np.isfinite(dc).all()
             and np.isfinite(rest).all()):
