@@ -34,7 +34,7 @@ def main() -> int:
     entry = base.models[base.model_id].entry
     training = entry.get("training", {})
     print(f"model {base.model_id}: {training.get('steps', '?')} training steps, "
-          f"{training.get('cpu_hours', '?')} CPU hours on {training.get('data', '?')}")
+          f"{training.get('wall_hours', '?')} h of training on {training.get('data', '?')}")
     image = open_image(SAMPLE)
     original = np.asarray(image.convert("RGB"))
     pixels = image.width * image.height

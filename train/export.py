@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     loaded = freeze(model, model_id, _crops(args.data, args.crops, 256, 16, seed=1))
     recipe = meta.get("recipe", {})
     entry = {"qualities": list(range(1, config.num_qualities + 1)),
-             "training": {"steps": meta["step"], "cpu_hours": round(meta["elapsed"] / 3600, 2),
+             "training": {"steps": meta["step"], "wall_hours": round(meta["elapsed"] / 3600, 2),
                           "data": "shared/data/train (BSDS500 + Urban100 subset), validation split held out",
                           **{k: v for k, v in recipe.items() if k != "data"}}}
     entry = save_image_model(loaded, args.weights, entry, make_default=not args.no_default)
