@@ -13,6 +13,7 @@ settings, and compare hashes::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -98,3 +99,38 @@ def build_tiny_weights(folder: Path) -> Path:
 def tiny_weights(tmp_path_factory) -> Path:
     """Folder with a manifest and the tiny test model (session-wide, read-only use)."""
     return build_tiny_weights(tmp_path_factory.mktemp("weights"))
+
+
+@contextlib.contextmanager
+def running_stream_server(path, **kwargs):
+    """Serve ``path`` with the stream server on 127.0.0.1 (a free port) from a background
+    thread's event loop; yields ``(base_url, app, loop, port)``. Every wait is bounded."""
+    import asyncio
+    import threading
+
+    from aiohttp import web
+
+    from codec.stream.server import make_app
+
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(make_app(path, **kwargs))
+    started, box = threading.Event(), {}
+
+    def run():
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
+        box["port"] = runner.addresses[0][1]
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield f"http://127.0.0.1:{box['port']}", runner.app, loop, box["port"]
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

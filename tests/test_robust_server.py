@@ -6,9 +6,7 @@ Every loop is bounded by a timeout."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
-import threading
 import urllib.error
 import urllib.request
 
@@ -16,11 +14,11 @@ import pytest
 
 aiohttp = pytest.importorskip("aiohttp")
 
-from aiohttp import web  # noqa: E402
 
 from codec.stream import encode_frames  # noqa: E402
 from codec.stream.generator import moving_sequence, random_scene  # noqa: E402
-from codec.stream.server import CLIENTS, make_app  # noqa: E402
+from codec.stream.server import CLIENTS  # noqa: E402
+from conftest import running_stream_server as running_server  # noqa: E402
 
 FRAMES = 12
 
@@ -32,33 +30,6 @@ def stream_dir(tmp_path_factory):
     encode_frames(frames, folder / "demo.gss", fps=30.0, gop=4)
     (folder / "secret.txt").write_text("not a stream")
     return folder
-
-
-@contextlib.contextmanager
-def running_server(path, **kwargs):
-    """Serve ``path`` on 127.0.0.1 (free port) from a background thread's event loop."""
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(make_app(path, **kwargs))
-    started, box = threading.Event(), {}
-
-    def run():
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
-        box["port"] = runner.addresses[0][1]
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(10)
-    try:
-        yield f"http://127.0.0.1:{box['port']}", runner.app, loop, box["port"]
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 def _status(url: str) -> int:

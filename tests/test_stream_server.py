@@ -4,9 +4,7 @@ clients. Every socket is on 127.0.0.1 and every loop is bounded by a timeout."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import threading
 import urllib.error
 import urllib.request
 
@@ -15,12 +13,12 @@ import pytest
 
 aiohttp = pytest.importorskip("aiohttp")
 
-from aiohttp import web  # noqa: E402
 
 from codec.stream import StreamReader, encode_frames  # noqa: E402
 from codec.stream.format import RECORD_HEADER_SIZE, parse_record_header  # noqa: E402
 from codec.stream.generator import moving_sequence, random_scene  # noqa: E402
-from codec.stream.server import CLIENTS, ServedStream, _push, make_app  # noqa: E402
+from codec.stream.server import CLIENTS, ServedStream, _push  # noqa: E402
+from conftest import running_stream_server as running_server  # noqa: E402
 
 FRAMES = 24
 
@@ -33,43 +31,13 @@ def stream_dir(tmp_path_factory):
     return folder
 
 
-@contextlib.contextmanager
-def running_server(path, **kwargs):
-    """Serve ``path`` on 127.0.0.1 (free port) from a background thread's event loop."""
-    loop = asyncio.new_event_loop()
-    app = make_app(path, **kwargs)
-    runner = web.AppRunner(app)
-    started = threading.Event()
-    box = {}
-
-    def run():
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        loop.run_until_complete(site.start())
-        box["port"] = runner.addresses[0][1]
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(10)
-    try:
-        yield f"http://127.0.0.1:{box['port']}", app, loop
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
-
-
 def _get(url):
     with urllib.request.urlopen(url, timeout=10) as resp:
         return resp.read(), resp.headers
 
 
 def test_http_endpoints_and_reader_over_http(stream_dir):
-    with running_server(stream_dir) as (base, _, _):
+    with running_server(stream_dir) as (base, _, _, _):
         listing = json.loads(_get(base + "/streams")[0])
         assert listing == [{"id": "demo", "frames": FRAMES, "fps": 30.0, "gop": 8, "finished": True}]
         manifest = json.loads(_get(base + "/streams/demo/manifest")[0])
@@ -107,7 +75,7 @@ async def _client(ws_url, received, kill_after=None):
 
 
 def test_twenty_live_clients_one_killed(stream_dir):
-    with running_server(stream_dir, speed=2.0, lag=2.0) as (base, app, loop):
+    with running_server(stream_dir, speed=2.0, lag=2.0) as (base, app, loop, _):
         ws_url = base.replace("http://", "ws://") + "/streams/demo/live"
         results = [[] for _ in range(20)]
 
@@ -169,7 +137,7 @@ def test_slow_client_skips_to_keyframes(stream_dir):
 
 
 def test_client_limit_bounds_resources(stream_dir):
-    with running_server(stream_dir, speed=0.1, max_clients=2) as (base, app, loop):
+    with running_server(stream_dir, speed=0.1, max_clients=2) as (base, app, loop, _):
         ws_url = base.replace("http://", "ws://") + "/streams/demo/live"
 
         async def main():
@@ -195,7 +163,7 @@ def test_live_push_follows_a_growing_file(tmp_path):
     w = StreamWriter(path, fps=60.0, gop=4)
     for f in frames[:3]:
         w.write(f)
-    with running_server(path, idle_timeout=20) as (base, _app, _loop):
+    with running_server(path, idle_timeout=20) as (base, _app, _loop, _):
         got = []
 
         async def main():
@@ -213,7 +181,7 @@ def test_live_push_follows_a_growing_file(tmp_path):
 
 
 def test_join_at_the_live_edge(stream_dir):
-    with running_server(stream_dir, speed=8.0) as (base, _app, _loop):
+    with running_server(stream_dir, speed=8.0) as (base, _app, _loop, _):
         got = []
         asyncio.run(asyncio.wait_for(_client(base.replace("http://", "ws://") + "/streams/demo/live?start=-1", got), 30))
         assert got == list(range(16, FRAMES))  # keyframes every 8 frames: the newest is 16
