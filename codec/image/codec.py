@@ -24,7 +24,7 @@ from PIL import Image
 from entropy import AdaptiveCategorical, EntropyError, decode_symbols, encode_symbols
 
 from ..container import Container, pack, unpack
-from ..errors import CodecError, CorruptDataError, InvalidInputError, LimitExceededError
+from ..errors import CorruptDataError, InvalidInputError, LimitExceededError
 from ..weights import LoadedModel, default_weights_dir, load_image_model
 from .model import MULTIPLE
 from .pixels import MODES, from_pixels, to_pixels
@@ -61,10 +61,10 @@ def _shipped(model_id: str | None, weights_dir: str) -> LoadedModel:
 class ImageCodec:
     """Encode images to bytes and back with a shipped (or given) model.
 
-    ``quality`` is 1..Q (stages sent; higher = more bits, better fidelity; default 4, or Q
-    when the model has fewer stages); decoding ignores it (the file says how many stages it has). ``models`` maps model
-    ids to :class:`LoadedModel`; other ids load from ``weights_dir`` (default
-    ``$GMCODEC_WEIGHTS`` or the shipped ``weights/``) on first use. Encoding and
+    ``quality`` is 1..Q (stages sent; higher = more bits, better fidelity; default 4, or Q when
+    the model has fewer stages); decoding ignores it, the file says how many stages it holds.
+    ``models`` maps model ids to :class:`LoadedModel`; other ids load from ``weights_dir``
+    (default ``$GMCODEC_WEIGHTS`` or the shipped ``weights/``) on first use. Encoding and
     decoding hold no mutable state, so one instance may serve several threads.
     """
 
@@ -281,7 +281,3 @@ def _decode_alpha(data: bytes, height: int, width: int) -> np.ndarray:
     except EntropyError as exc:
         raise CorruptDataError(f"alpha section does not decode: {exc}") from None
     return (np.cumsum(diff, axis=1) % 256).astype(np.uint8)
-
-
-# CodecError is re-raised by callers as is; this keeps the public error family visible here.
-_ = CodecError
