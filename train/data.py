@@ -13,9 +13,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-__all__ = ["IMAGE_SUFFIXES", "list_images", "split_train_val", "ImageBank"]
+from codec.image.pixels import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+__all__ = ["list_images", "split_train_val", "ImageBank"]
+
 
 
 def list_images(root: str | Path) -> list[Path]:

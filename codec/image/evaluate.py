@@ -16,11 +16,10 @@ import torch
 from PIL import Image
 
 from .codec import ImageCodec
-from .pixels import open_image
+from .pixels import IMAGE_SUFFIXES, open_image
 
-__all__ = ["psnr_rgb", "ms_ssim_rgb", "evaluate_folder", "IMAGE_SUFFIXES"]
+__all__ = ["psnr_rgb", "ms_ssim_rgb", "evaluate_folder"]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 _MS_SSIM_MIN_SIDE = 161  # five scales of an 11-tap window
 
 

@@ -18,9 +18,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import InvalidInputError, LimitExceededError
 
-__all__ = ["Pixels", "open_image", "to_pixels", "from_pixels", "MODES"]
+__all__ = ["Pixels", "open_image", "to_pixels", "from_pixels", "MODES", "IMAGE_SUFFIXES"]
 
 MODES = ("RGB", "L", "RGBA")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")  # files taken from folders
 
 
 @dataclass(frozen=True)
