@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ImageModelConfig
-from .prior import ContextPrior, codeword_classes
+from .prior import LOG2, ContextPrior, codeword_classes
 from .quantizer import MultiCodebookVQ
 from .transforms import AnalysisTransform, CoarseAnalysis, CoarseSynthesis, SynthesisTransform
 
@@ -135,7 +135,7 @@ class ImageModel(nn.Module):
         """Expected code length ``[B]`` under the soft posterior of the mixture."""
         log_prior = prior.log_probs(ctx)  # [M, N, K]
         post = torch.softmax(vq.logits(dist_) + log_prior, dim=-1)
-        nll = -(post * log_prior).sum(-1) / torch.log(torch.tensor(2.0))  # [M, N]
+        nll = -(post * log_prior).sum(-1) / LOG2  # [M, N]
         return nll.reshape(nll.shape[0], batch, -1).sum((0, 2))
 
     # -- inference ------------------------------------------------------------------------------

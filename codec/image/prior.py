@@ -16,9 +16,9 @@ from torch import nn
 
 from .quantizer import _all_reduce_mean
 
-__all__ = ["ContextPrior", "codeword_classes"]
+__all__ = ["ContextPrior", "codeword_classes", "LOG2"]
 
-_LOG2 = float(np.log(2.0))
+LOG2 = float(np.log(2.0))  # nats per bit
 
 
 class ContextPrior(nn.Module):
@@ -39,7 +39,7 @@ class ContextPrior(nn.Module):
         """Ideal code length in bits per image ``[B]`` of indices ``[B, M, h, w]``."""
         table = (self.counts / self.counts.sum(-1, keepdim=True)).log()
         nll = -table[torch.arange(self.groups).view(1, -1, 1, 1), ctx, idx]  # [B, M, h, w]
-        return nll.flatten(1).sum(1) / _LOG2
+        return nll.flatten(1).sum(1) / LOG2
 
     @torch.no_grad()
     def update(self, idx: torch.Tensor, ctx: torch.Tensor) -> None:
