@@ -93,7 +93,9 @@ class ImageModel(nn.Module):
         """
         c = self.config
         y = self.analysis(x)
-        z = self.coarse_analysis(y)
+        # the coarse level learns to predict y; it must not pull y towards what is predictable
+        # (measured: detaching here gave +0.36 dB validation PSNR over 700 steps of fine-tuning)
+        z = self.coarse_analysis(y.detach())
         zq, iz, zdist = self.coarse_vq(z)
         z_hat = z + (zq - z).detach()
         mu = self.coarse_synthesis(z_hat)
