@@ -31,7 +31,8 @@ Public API::
         .cross_entropy_bits(symbols [N], table_ids [N] | None) -> float
         .to_bytes() -> bytes ; FrequencyTables.from_bytes(bytes)
     encode_symbols(symbols [N], tables, table_ids [N] | None) -> bytes
-    decode_symbols(data, tables, count | None, table_ids [N] | None) -> [N] int32
+    decode_symbols(data, tables, count | None, table_ids [N] | TableIds | None) -> [N] int32
+    TableIds(table_ids [N], num_tables)   # ids checked and grouped once, shared by several decodes
     ScaleFamily(kind "laplace"|"gaussian", scales [S], support, precision=PRECISION)
         .encode(values [N] int, scale_ids [N]) -> bytes
         .decode(data, scale_ids [N]) -> [N] int64
@@ -52,7 +53,7 @@ from __future__ import annotations
 
 from ._coder import MAX_SYMBOLS
 from .adaptive import AdaptiveCategorical
-from .categorical import decode_symbols, encode_symbols, pop_symbols, push_symbols_reverse
+from .categorical import TableIds, decode_symbols, encode_symbols, pop_symbols, push_symbols_reverse
 from .errors import EntropyError
 from .families import ScaleFamily
 from .tables import (
@@ -77,6 +78,7 @@ __all__ = [
     "FrequencyTables",
     "encode_symbols",
     "decode_symbols",
+    "TableIds",
     "push_symbols_reverse",
     "pop_symbols",
     "ScaleFamily",

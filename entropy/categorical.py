@@ -10,7 +10,8 @@ rebuilds from ``table_ids`` alone: the symbols are cut into consecutive chunks (
 :data:`CHUNK_SYMBOLS`); within a chunk they are stably sorted by table id; each non-empty
 group is coded as one batch with its table's cached model. Chunks are pushed last-first, so
 the decoder pops chunk 0 first, group by group, and scatters the groups back. The loops run
-over chunks and distinct tables, never over symbols.
+over chunks and distinct tables, never over symbols. Decoders of several streams that share
+their table ids can compute this grouping once (:class:`TableIds`) and pass it to each.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .tables import FrequencyTables, resolve_table_ids
 __all__ = [
     "CHUNK_SYMBOLS",
     "GROUP_MIN_AVERAGE",
+    "TableIds",
     "encode_symbols",
     "decode_symbols",
     "push_symbols_reverse",
@@ -87,6 +89,54 @@ def _chunks(count: int, num_tables: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + size, count)) for lo in range(0, count, size)]
 
 
+class TableIds:
+    """Validated table ids with their canonical grouping, computed once and reusable.
+
+    Pass one ``TableIds`` as ``table_ids`` to several :func:`decode_symbols` /
+    :func:`pop_symbols` calls whose streams share the ids (same ``N`` and ``T``): the ids are
+    checked once and the per-chunk sort is done on first use only. The grouping is exactly
+    the one a plain array gives, so the bitstream is the same.
+
+    Args:
+        table_ids: ``[N]`` integers in ``[0, T)``.
+        num_tables: ``T``.
+    """
+
+    def __init__(self, table_ids: np.ndarray, num_tables: int) -> None:
+        if isinstance(num_tables, bool) or not isinstance(num_tables, (int, np.integer)) or num_tables < 1:
+            raise EntropyError(f"num_tables must be a positive int, got {num_tables!r}")
+        self.num_tables = int(num_tables)
+        self.ids = as_index_array(table_ids, "table_ids", self.num_tables)  # [N] int32
+        self._groups: list[tuple[int, int, np.ndarray | None, np.ndarray]] | None = None
+
+    @classmethod
+    def _validated(cls, ids: np.ndarray, num_tables: int) -> TableIds:
+        """Wrap ids that were already checked (``[N]`` int32 in ``[0, T)``), without a copy."""
+        obj = cls.__new__(cls)
+        obj.num_tables, obj.ids, obj._groups = num_tables, ids, None
+        return obj
+
+    def __len__(self) -> int:
+        return self.ids.size
+
+    def groups(self) -> list[tuple[int, int, np.ndarray | None, np.ndarray]]:
+        """Per chunk ``(lo, hi, order, bounds)`` as :func:`_group` gives them; ``order`` is
+        ``None`` when one table holds the whole chunk (the order is then the identity)."""
+        if self._groups is None:
+            self._groups = [(lo, hi, *_chunk_group(self.ids[lo:hi], self.num_tables))
+                            for lo, hi in _chunks(self.ids.size, self.num_tables)]
+        return self._groups
+
+
+def _chunk_group(ids: np.ndarray, num_tables: int) -> tuple[np.ndarray | None, np.ndarray]:
+    first = int(ids[0])
+    if not (ids != first).any():  # one table: identity order, no sort and no scatter
+        bounds = np.zeros(num_tables + 1, dtype=np.int64)
+        bounds[first + 1:] = ids.size
+        return None, bounds
+    return _group(ids, num_tables)
+
+
 def push_symbols_reverse(
     coder: _AnsCoder, symbols: np.ndarray, tables: FrequencyTables, table_ids: np.ndarray
 ) -> None:
@@ -112,9 +162,12 @@ def push_symbols_reverse(
 
 
 def pop_symbols(
-    coder: _AnsCoder, tables: FrequencyTables, table_ids: np.ndarray, count: int
+    coder: _AnsCoder, tables: FrequencyTables, table_ids: np.ndarray | TableIds, count: int
 ) -> np.ndarray:
     """Pop ``count`` symbols pushed by :func:`push_symbols_reverse` with the same ids.
+
+    ``table_ids`` is ``[count]`` int32 in ``[0, T)`` (already validated) or a
+    :class:`TableIds` over ``count`` ids and ``T`` tables.
 
     Returns:
         ``[count]`` int32 in ``[0, K)``.
@@ -126,10 +179,16 @@ def pop_symbols(
         if tables.num_tables == 1:
             out[:] = coder.decode(tables.model(0), count)
             return out
-        for lo, hi in _chunks(count, tables.num_tables):
-            order, bounds = _group(table_ids[lo:hi], tables.num_tables)
+        if not isinstance(table_ids, TableIds):
+            table_ids = TableIds._validated(table_ids, tables.num_tables)
+        for lo, hi, order, bounds in table_ids.groups():
+            nonempty = np.flatnonzero(np.diff(bounds))
+            if order is None:
+                t = int(nonempty[0])
+                out[lo:hi] = coder.decode(tables.model(t), hi - lo)
+                continue
             grouped = np.empty(hi - lo, dtype=np.int32)
-            for t in np.flatnonzero(np.diff(bounds)):
+            for t in nonempty:
                 a, b = int(bounds[t]), int(bounds[t + 1])
                 grouped[a:b] = coder.decode(tables.model(int(t)), b - a)
             out[lo:hi][order] = grouped
@@ -165,7 +224,7 @@ def decode_symbols(
     data: bytes,
     tables: FrequencyTables,
     count: int | None = None,
-    table_ids: np.ndarray | None = None,
+    table_ids: np.ndarray | TableIds | None = None,
 ) -> np.ndarray:
     """Decode a stream written by :func:`encode_symbols`.
 
@@ -173,7 +232,8 @@ def decode_symbols(
         data: the stream.
         tables: the same tables the encoder used.
         count: number of symbols ``N``; may be omitted when ``table_ids`` is given.
-        table_ids: ``[N]`` integers in ``[0, T)``, the same as the encoder's.
+        table_ids: ``[N]`` integers in ``[0, T)``, the same as the encoder's, or a
+            :class:`TableIds` of them (reused across streams that share the ids).
     Returns:
         ``[N]`` int32 in ``[0, K)``.
     Raises:
@@ -185,9 +245,18 @@ def decode_symbols(
     if count is None:
         if table_ids is None:
             raise EntropyError("decode_symbols needs count or table_ids")
-        count = np.asarray(table_ids).shape[0] if np.ndim(table_ids) == 1 else -1
+        if isinstance(table_ids, TableIds):
+            count = len(table_ids)
+        else:
+            count = np.asarray(table_ids).shape[0] if np.ndim(table_ids) == 1 else -1
     count = check_count(count)
-    tid = resolve_table_ids(tables, table_ids, count)
+    if isinstance(table_ids, TableIds):
+        if table_ids.num_tables != tables.num_tables or len(table_ids) != count:
+            raise EntropyError(f"table_ids cover {len(table_ids)} symbols and {table_ids.num_tables} tables, "
+                               f"expected {count} and {tables.num_tables}")
+        tid = table_ids
+    else:
+        tid = resolve_table_ids(tables, table_ids, count)
     coder = new_decoder(data)
     out = pop_symbols(coder, tables, tid, count)
     finish_decoder(coder, count)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from entropy import (
     EntropyError,
     FrequencyTables,
+    TableIds,
     counts_to_freqs,
     decode_symbols,
     encode_symbols,
@@ -124,6 +125,30 @@ def test_chunked_order_round_trip(
     out = decode_symbols(encode_symbols(sym, tables, ids), tables, n, ids)
     assert out.size == n
     np.testing.assert_array_equal(out, sym)
+
+
+@pytest.mark.parametrize("chunk", [1 << 18, 64])
+def test_shared_table_ids_decode_like_arrays(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """One TableIds reused for several streams gives what a plain id array gives, including
+    chunks that hold a single table (identity order) and chunks that need sorting."""
+    import entropy.categorical as cat
+
+    monkeypatch.setattr(cat, "CHUNK_SYMBOLS", chunk)
+    rng = np.random.default_rng(11)
+    tables = FrequencyTables(quantize_pmf(rng.dirichlet(np.ones(12), size=5)))
+    ids = np.concatenate([np.full(300, 3), rng.integers(0, 5, 700)])
+    shared = TableIds(ids, 5)
+    for seed in range(3):
+        sym = np.random.default_rng(seed).integers(0, 12, ids.size)
+        data = encode_symbols(sym, tables, ids)
+        np.testing.assert_array_equal(decode_symbols(data, tables, ids.size, shared), sym)
+        np.testing.assert_array_equal(decode_symbols(data, tables, table_ids=shared), sym)
+    with pytest.raises(EntropyError):
+        decode_symbols(data, tables, ids.size - 1, shared)
+    with pytest.raises(EntropyError):
+        decode_symbols(data, tables, ids.size, TableIds(ids, 6))  # ids for another number of tables
+    with pytest.raises(EntropyError):
+        TableIds(ids, 3)  # ids out of range
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,8 @@
 import numpy as np
 
 from codec.scene.morton import morton_codes, morton_order
-from codec.scene.quantize import kmeans, opacity_from_int, opacity_to_int, quats_from_int, quats_to_int
+from codec.scene.quantize import (INV_SQRT2, kmeans, opacity_from_int, opacity_to_int, quats_from_components,
+                                  quats_from_int, quats_to_int)
 
 
 def test_morton_interleaves_x_lowest():
@@ -35,3 +36,35 @@ def test_opacity_levels_and_kmeans():
     cb, lab = kmeans(x, 2, seed=1)
     np.testing.assert_allclose(np.sort(cb[:, 0]), [0, 5])
     assert len(set(lab[:50])) == 1 and lab[0] != lab[-1]
+
+
+def _quats_reference(largest, ints, bits):
+    """Plain inverse of quats_to_int: one Gaussian at a time (the fast path must match it exactly)."""
+    out = np.zeros((len(largest), 4), np.float32)
+    for i, (lead, b) in enumerate(zip(largest, bits)):
+        if b == 0:
+            out[i, 0] = 1.0
+            continue
+        o = [(float(v) / ((1 << int(b)) - 1) * 2.0 - 1.0) * INV_SQRT2 for v in ints[i]]
+        q = np.zeros(4)
+        q[lead] = np.sqrt(max(1.0 - (o[0] * o[0] + o[1] * o[1] + o[2] * o[2]), 0.0))
+        for j in (1, 2, 3):
+            q[(lead + j) % 4] = o[j - 1]
+        norm = max(np.sqrt((q[0] * q[0] + q[2] * q[2]) + (q[1] * q[1] + q[3] * q[3])), 1e-30)
+        out[i] = q / norm
+    return out
+
+
+def test_quats_fast_path_matches_reference():
+    rng = np.random.default_rng(3)
+    q = rng.normal(size=(3000, 4))
+    bits = rng.integers(0, 10, 3000)
+    largest, ints = quats_to_int(q, bits)
+    ints[bits == 0] = 0
+    ref = _quats_reference(largest, ints, bits)
+    np.testing.assert_array_equal(quats_from_int(largest, ints, bits), ref)
+    coded = np.flatnonzero(bits)
+    out = np.full((3000, 4), 7.0, np.float32)
+    quats_from_components(largest[coded], *ints[coded].T, bits[coded], out=out, rows=coded)
+    np.testing.assert_array_equal(out[coded], ref[coded])
+    assert (out[bits == 0] == 7.0).all()  # rows not listed are left alone

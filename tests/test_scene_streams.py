@@ -85,3 +85,12 @@ def test_scene_bitstream_is_pinned():
     s = GaussianScene(rng.normal(0, 1, (n, 3)), rng.uniform(-6, -2, (n, 3)), rng.normal(size=(n, 4)),
                       rng.normal(0, 2, n), rng.normal(0, 1, (n, 3)))  # SH0: no k-means (BLAS) in the encoder
     _golden("scene_q3", hashlib.sha256(SceneCodec(quality=3).encode(s)).hexdigest())
+
+
+def test_bucket_is_the_capped_bit_length():
+    from codec.scene.streams import bucket
+
+    x = np.concatenate([np.arange(-70000, 70000), [np.iinfo(np.int64).min, np.iinfo(np.int64).max, 2 ** 40]])
+    for top in (1, 4, 15):
+        ref = [0 if v == np.iinfo(np.int64).min else min(abs(int(v)).bit_length(), top) for v in x]
+        np.testing.assert_array_equal(bucket(x, top), ref)

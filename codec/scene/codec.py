@@ -24,13 +24,14 @@ import numpy as np
 
 from codec.container import Container, pack, unpack
 from codec.errors import CorruptDataError, InvalidInputError, LimitExceededError
+from entropy import TableIds
 
 from ._files import MAX_GAUSSIANS
 from .data import SH_COEFFS, GaussianScene, sigmoid
 from .morton import MAX_AXIS_BITS, morton_order
 from .presets import DEFAULT_QUALITY, Preset, get_preset
-from .quantize import (kmeans, opacity_from_int, opacity_to_int, positions_from_int, positions_to_int,
-                       quats_from_int, quats_to_int, uniform_from_int, uniform_to_int)
+from .quantize import (kmeans, opacity_from_int, opacity_to_int, positions_to_int, quats_from_components,
+                       quats_to_int, uniform_from_int, uniform_to_int)
 from .streams import bucket, decode_categorical, decode_residuals, encode_categorical, encode_residuals
 
 __all__ = ["SceneCodec", "SCENE_FORMAT_VERSION", "encode_scene", "decode_scene", "canonical_order"]
@@ -112,12 +113,22 @@ def refine_table(lo: int, hi: int, preset: Preset, step: float) -> np.ndarray:
     return np.clip(need, 0, REFINE).astype(np.uint8)
 
 
+def _median3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Elementwise median of three [N] int arrays."""
+    return np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+
+
+def _refine_lookup(mid: np.ndarray, lo: int, lut: np.ndarray) -> np.ndarray:
+    """[N] refinement levels for median quantized log-scales ``mid`` [N] via the stored table."""
+    i = mid - lo
+    if len(i) and (i.min() < 0 or i.max() >= len(lut)):
+        raise CorruptDataError("refinement table does not cover the decoded scales")
+    return lut[i]
+
+
 def refine_bits(qs: np.ndarray, lo: int, lut: np.ndarray) -> np.ndarray:
     """[N] refinement levels from the quantized log-scales [N, 3] via the stored table."""
-    mid = np.sort(qs, axis=1)[:, 1] - lo
-    if len(mid) and (mid.min() < 0 or mid.max() >= len(lut)):
-        raise CorruptDataError("refinement table does not cover the decoded scales")
-    return lut[mid].astype(np.int64)
+    return _refine_lookup(_median3(qs[:, 0], qs[:, 1], qs[:, 2]), lo, lut).astype(np.int64)
 
 
 def rotation_bits(qs: np.ndarray, preset: Preset) -> np.ndarray:
@@ -223,7 +234,13 @@ def _int(header: dict, name: str, lo: int, hi: int) -> int:
 
 
 def decode_scene(data: bytes) -> GaussianScene:
-    """Decode bytes written by :func:`encode_scene` (Gaussians in the codec's Morton order)."""
+    """Decode bytes written by :func:`encode_scene` (Gaussians in the codec's Morton order).
+
+    Works attribute by attribute on [N] int64 columns (no [N, 3] integer stacks); streams
+    that share a context share one ``TableIds`` (ids checked and grouped once); integer ->
+    float steps are table lookups or the same elementwise float64 arithmetic as the
+    quantizers, so the output is identical to ``quantize.*_from_int`` of the same integers.
+    """
     c = unpack(data, "scene")
     if c.version != SCENE_FORMAT_VERSION:
         from codec.errors import UnsupportedVersionError
@@ -247,58 +264,79 @@ def decode_scene(data: bytes) -> GaussianScene:
     if not np.isfinite(origin).all():
         raise CorruptDataError("scene header has a non-finite origin")
     sec = c.section
+
+    def offset_cat(name, ctx=None, t=1):
+        """(decoded symbols + lo as [N] int64, lo, k) of an offset categorical stream."""
+        lo = _int(h, f"{name}_lo", -(1 << 40), 1 << 40)
+        kk = _int(h, f"{name}_k", 1, MAX_ALPHABET)
+        return decode_categorical(sec(name), n, kk, ctx, t, what=name) + lo, lo, kk
+
+    # positions: coarse cells (per axis) from the deltas along the order
     dx = decode_residuals(sec("pos_x"), n, what="pos_x")
     dy = decode_residuals(sec("pos_y"), n, bucket(dx), 16, what="pos_y")
     dz = decode_residuals(sec("pos_z"), n, bucket(np.abs(dx) + np.abs(dy)), 16, what="pos_z")
-    qcoarse = np.cumsum(np.stack([dx, dy, dz], axis=1), axis=0)
-    if n and (qcoarse.min() < 0 or qcoarse.max() >= (1 << (MAX_AXIS_BITS - REFINE))):
+    coarse = [np.cumsum(d) for d in (dx, dy, dz)]
+    if n and any(a.min() < 0 or a.max() >= (1 << (MAX_AXIS_BITS - REFINE)) for a in coarse):
         raise CorruptDataError("decoded positions leave the grid")
+    # opacity and its classes (lookup tables over the 2^b levels)
+    levels = np.arange(1 << preset.opacity_bits)
     qo = decode_categorical(sec("opacity"), n, 1 << preset.opacity_bits, what="opacity")
-    opacity = opacity_from_int(qo, preset.opacity_bits)
+    opacity = opacity_from_int(levels, preset.opacity_bits)[qo]
     octx = qo >> max(preset.opacity_bits - 3, 0)
-    ocls = opacity_class(qo, preset.opacity_bits)
-
-    def offset_cat(name, ctx=None, t=1):
-        lo = _int(h, f"{name}_lo", -(1 << 40), 1 << 40)
-        kk = _int(h, f"{name}_k", 1, MAX_ALPHABET)
-        return decode_categorical(sec(name), n, kk, ctx, t, what=name) + lo
-
-    s0 = offset_cat("scale_0", octx, 8)
-    sctx = _scale_context(s0, h["scale_0_lo"], h["scale_0_k"])
-    qs = np.stack([s0, offset_cat("scale_1", sctx, SCALE_CONTEXTS), offset_cat("scale_2", sctx, SCALE_CONTEXTS)], 1)
-    log_scales = uniform_from_int(qs, preset.scale_step)
+    relaxed = preset.relax_pos or preset.relax_rot or preset.relax_color
+    ocls = opacity_class(levels, preset.opacity_bits)[qo] if relaxed else np.zeros(n, np.int64)
+    # log-scales
+    s0, lo0, k0 = offset_cat("scale_0", octx, 8)
+    sctx = TableIds(_scale_context(s0, lo0, k0), SCALE_CONTEXTS)
+    (s1, _, _), (s2, _, _) = (offset_cat(f"scale_{j}", sctx, SCALE_CONTEXTS) for j in (1, 2))
+    log_scales = np.empty((n, 3), np.float32)
+    for j, s in enumerate((s0, s1, s2)):
+        log_scales[:, j] = uniform_from_int(s, preset.scale_step)
+    smin, smax = np.minimum(np.minimum(s0, s1), s2), np.maximum(np.maximum(s0, s1), s2)
+    # fine positions: top r bits of the position in its coarse cell, then the cell centre
     lut = _lut(h, "refine_lut", REFINE)
-    r = refine_bits(qs, _int(h, "refine_lo", -(1 << 40), 1 << 40), lut) if n else np.zeros(0, np.int64)
-    r = np.maximum(r - np.minimum(ocls, preset.relax_pos), 0)
-    shift = (REFINE - r)[:, None]
-    top = np.stack([decode_categorical(sec(f"refine_{ax}"), n, 1 << REFINE, r, REFINE + 1, what=f"refine_{ax}")
-                    for ax in "xyz"], axis=1)
-    if (top >= (1 << r)[:, None]).any():
-        raise CorruptDataError("position refinement out of range")
-    q = (qcoarse << REFINE) + (top << shift) + ((1 << shift) >> 1)
-    means = positions_from_int(q, origin, step)
+    r = _refine_lookup(_median3(s0, s1, s2), _int(h, "refine_lo", -(1 << 40), 1 << 40), lut).astype(np.int64)
+    if preset.relax_pos:
+        r = np.maximum(r - np.minimum(ocls, preset.relax_pos), 0)
+    rids = TableIds(r, REFINE + 1)
+    shift = REFINE - r
+    centre = (1 << shift) >> 1
+    means = np.empty((n, 3), np.float32)
+    for a, ax in enumerate("xyz"):
+        top = decode_categorical(sec(f"refine_{ax}"), n, 1 << REFINE, rids, REFINE + 1, what=f"refine_{ax}")
+        if (top >> r).any():
+            raise CorruptDataError("position refinement out of range")
+        q = (coarse[a] << REFINE) + (top << shift) + centre
+        means[:, a] = q.astype(np.float64) * step + origin[a]  # = positions_from_int, one axis
+    # rotations: smallest three of the Gaussians that store any bits
     rlut = _lut(h, "rot_lut", preset.rot_bits)
-    spread = np.ptp(qs, axis=1) if n else np.zeros(0, np.int64)
+    spread = smax - smin
     if n and spread.max() >= len(rlut):
         raise CorruptDataError("rotation table too short for the decoded scales")
-    bits = _drop_bits(rlut[spread], np.minimum(ocls, preset.relax_rot))
-    coded = bits > 0
-    nc = int(coded.sum())
-    rctx = preset.rot_bits - bits[coded]
-    largest = np.zeros(n, np.int64)
-    qr = np.zeros((n, 3), np.int64)
-    largest[coded] = decode_categorical(sec("rot_index"), nc, 4, rctx, preset.rot_bits, what="rot_index")
-    for j in range(3):
-        qr[coded, j] = decode_categorical(sec(f"rot_{j}"), nc, 1 << preset.rot_bits, rctx, preset.rot_bits,
-                                          what=f"rot_{j}")
-    if (qr >= (1 << np.maximum(bits, 0))[:, None]).any():
+    if preset.relax_rot:
+        bits = _drop_bits(rlut[spread], np.minimum(ocls, preset.relax_rot))
+    else:
+        bits = _drop_bits(rlut, 0)[spread]  # the same, on the table instead of per Gaussian
+    idx = np.flatnonzero(bits)
+    bc = bits[idx]
+    rctx = TableIds(preset.rot_bits - bc, preset.rot_bits)
+    largest = decode_categorical(sec("rot_index"), idx.size, 4, rctx, preset.rot_bits, what="rot_index")
+    comps = [decode_categorical(sec(f"rot_{j}"), idx.size, 1 << preset.rot_bits, rctx, preset.rot_bits,
+                                what=f"rot_{j}") for j in range(3)]
+    if any((cj >> bc).any() for cj in comps):
         raise CorruptDataError("rotation symbol out of range for its precision")
-    quats = quats_from_int(largest, qr, bits)
-    ccls = np.minimum(ocls, preset.relax_color)
-    g = offset_cat("color_g", ccls, OPACITY_CLASSES)
-    qc = np.stack([g + offset_cat("color_r", ccls, OPACITY_CLASSES), g,
-                   g + offset_cat("color_b", ccls, OPACITY_CLASSES)], axis=1)
-    dc = (qc.astype(np.float64) * (preset.color_step * (1 << ccls))[:, None]).astype(np.float32)
+    quats = np.zeros((n, 4), np.float32)
+    quats[:, 0] = 1.0  # nothing stored: the identity
+    quats_from_components(largest, *comps, bc, out=quats, rows=idx)
+    # DC colour: g, r - g, b - g
+    ccls = np.minimum(ocls, preset.relax_color) if preset.relax_color else ocls
+    cids = TableIds(ccls, OPACITY_CLASSES)
+    cstep = preset.color_step * (1 << ccls) if preset.relax_color else preset.color_step * 1
+    g = offset_cat("color_g", cids, OPACITY_CLASSES)[0]
+    dc = np.empty((n, 3), np.float32)
+    dc[:, 1] = g.astype(np.float64) * cstep
+    for col, name in ((0, "color_r"), (2, "color_b")):
+        dc[:, col] = (g + offset_cat(name, cids, OPACITY_CLASSES)[0]).astype(np.float64) * cstep
     rest = np.zeros((n, k, 3), np.float32)
     if k:
         m = _int(h, "sh_codebook", 0 if n == 0 else 1, 1 << 16)  # an empty scene has an empty codebook
@@ -311,7 +349,7 @@ def decode_scene(data: bytes) -> GaussianScene:
     if not (np.isfinite(means).all() and np.isfinite(log_scales).all() and np.isfinite(dc).all()
             and np.isfinite(rest).all()):
         raise CorruptDataError("decoded attributes are not finite")
-    return GaussianScene._trusted(means, log_scales, quats, opacity.astype(np.float32), dc, rest)
+    return GaussianScene._trusted(means, log_scales, quats, opacity, dc, rest)
 
 
 class SceneCodec:

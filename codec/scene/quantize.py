@@ -13,7 +13,8 @@ import numpy as np
 from .data import logit, sigmoid
 
 __all__ = ["positions_to_int", "positions_from_int", "uniform_to_int", "uniform_from_int",
-           "opacity_to_int", "opacity_from_int", "quats_to_int", "quats_from_int", "kmeans"]
+           "opacity_to_int", "opacity_from_int", "quats_to_int", "quats_from_int", "quats_from_components",
+           "kmeans"]
 
 INV_SQRT2 = 1.0 / np.sqrt(2.0)
 
@@ -65,20 +66,47 @@ def quats_to_int(quats: np.ndarray, bits) -> tuple[np.ndarray, np.ndarray]:
 
 
 def quats_from_int(largest: np.ndarray, ints: np.ndarray, bits) -> np.ndarray:
-    """Inverse of :func:`quats_to_int`; ``bits`` may be an int or [N] ints (0: identity)."""
-    b = np.broadcast_to(np.asarray(bits, np.int64), largest.shape)
-    levels = np.maximum((1 << b) - 1, 1).astype(np.float64)[:, None]
-    others = (ints.astype(np.float64) / levels * 2.0 - 1.0) * INV_SQRT2
-    others = np.where(b[:, None] > 0, others, 0.0)
-    largest = np.where(b > 0, largest, 0)  # nothing stored: the identity (w = 1)
-    m = np.sqrt(np.clip(1.0 - (others ** 2).sum(axis=1), 0.0, None))
-    q = np.zeros((len(largest), 4))
-    rows = np.arange(len(largest))
-    q[rows, largest] = m
-    for j in (1, 2, 3):
-        q[rows, (largest + j) % 4] = others[:, j - 1]
-    q /= np.maximum(np.sqrt(np.einsum("ij,ij->i", q, q)), 1e-30)[:, None]
-    return q.astype(np.float32)
+    """Inverse of :func:`quats_to_int`: [N] largest index, [N, 3] ints, ``bits`` an int or [N]
+    ints (0: identity) -> [N, 4] float32 unit quaternions (w, x, y, z)."""
+    ints = np.asarray(ints, np.int64)
+    return quats_from_components(largest, ints[:, 0], ints[:, 1], ints[:, 2], bits)
+
+
+def quats_from_components(largest: np.ndarray, i0: np.ndarray, i1: np.ndarray, i2: np.ndarray,
+                          bits, out: np.ndarray | None = None, rows: np.ndarray | None = None) -> np.ndarray:
+    """:func:`quats_from_int` with the three stored components as separate [N] int arrays.
+
+    With ``out`` ([M, 4] float32, C-contiguous) and ``rows`` ([N] distinct indices < M), the
+    quaternions are written to ``out[rows]`` (other rows untouched) and ``out`` is returned.
+
+    Elementwise float64 arithmetic only: each component value comes from a table over
+    (bits, int) and the norm is summed in a fixed order, so the result does not depend on
+    how a platform vectorizes reductions.
+    """
+    largest = np.asarray(largest, np.int64)
+    n = largest.shape[0]
+    if out is None:
+        out, rows = np.empty((n, 4), np.float32), np.arange(n)
+    if n == 0:
+        return out
+    comps = [np.asarray(i, np.int64) for i in (i0, i1, i2)]
+    b = np.broadcast_to(np.asarray(bits, np.int64), (n,))
+    width = max(int(c.max()) for c in comps) + 1
+    levels = np.maximum((1 << np.arange(int(b.max()) + 1, dtype=np.int64)) - 1, 1).astype(np.float64)
+    table = (np.arange(width, dtype=np.float64)[None, :] / levels[:, None] * 2.0 - 1.0) * INV_SQRT2
+    table[0] = 0.0  # nothing stored: the identity (w = 1)
+    flat, base = table.ravel(), b * width
+    others = [flat[base + c] for c in comps]
+    sq = [o * o for o in others]
+    m = np.sqrt(np.clip(1.0 - (sq[0] + sq[1] + sq[2]), 0.0, None))
+    # components two apart pair up whatever the largest one is, so this is (w²+y²)+(x²+z²)
+    norm = np.maximum(np.sqrt((m * m + sq[1]) + (sq[0] + sq[2])), 1e-30)
+    lead = np.where(b > 0, largest, 0)
+    assert out.flags.c_contiguous and out.dtype == np.float32
+    flat_out, row = out.reshape(-1), np.asarray(rows, np.int64) * 4
+    for j, v in enumerate([m] + others):  # component (lead + j) % 4 holds the j-th value
+        flat_out[row + ((lead + j) & 3)] = v / norm
+    return out
 
 
 def kmeans(x: np.ndarray, k: int, iters: int = 10, seed: int = 0, weights: np.ndarray | None = None,

@@ -23,7 +23,8 @@ import zlib
 import numpy as np
 
 from codec.errors import CorruptDataError, LimitExceededError
-from entropy import AdaptiveCategorical, EntropyError, FrequencyTables, ScaleFamily, counts_to_freqs, decode_symbols, encode_symbols
+from entropy import (AdaptiveCategorical, EntropyError, FrequencyTables, ScaleFamily, TableIds, counts_to_freqs,
+                     decode_symbols, encode_symbols)
 
 __all__ = ["encode_categorical", "decode_categorical", "encode_residuals", "decode_residuals",
            "BLOCK", "LAPLACE_SCALES", "bucket"]
@@ -45,9 +46,13 @@ def _family() -> ScaleFamily:
 
 
 def bucket(x: np.ndarray, top: int = 15) -> np.ndarray:
-    """[N] int context: bit length of |x| capped at ``top`` (0 for 0)."""
-    a = np.abs(np.asarray(x, np.int64))
-    return np.minimum(np.where(a > 0, np.floor(np.log2(np.maximum(a, 1))).astype(np.int64) + 1, 0), top)
+    """[N] int64 context: bit length of |x| capped at ``top`` (0 for 0).
+
+    |x| is clipped to 2**(top-1) first (whose bit length is ``top``), so the float exponent
+    from ``frexp`` is exact; an overflowed |int64 min| (negative) counts as 0.
+    """
+    a = np.clip(np.abs(np.asarray(x, np.int64)), 0, 1 << (top - 1))
+    return np.frexp(a)[1].astype(np.int64)
 
 
 def _pack(meta: bytes, payload: bytes) -> bytes:
@@ -115,9 +120,13 @@ def encode_categorical(symbols: np.ndarray, k: int, ctx: np.ndarray | None = Non
     return best
 
 
-def decode_categorical(data: bytes, count: int, k: int, ctx: np.ndarray | None = None, t: int = 1,
+def decode_categorical(data: bytes, count: int, k: int, ctx: np.ndarray | TableIds | None = None, t: int = 1,
                        what: str = "stream") -> np.ndarray:
-    """Inverse of :func:`encode_categorical`; [count] int64."""
+    """Inverse of :func:`encode_categorical`; [count] int64.
+
+    ``ctx`` is [count] ints in [0, t) or an ``entropy.TableIds`` of them (built once when
+    several streams share a context, so it is checked and grouped once).
+    """
     meta, payload = _unpack(data, what)
     if len(meta) < 9 or meta[:1] not in (b"T", b"A"):
         raise CorruptDataError(f"{what}: bad table header")
@@ -126,15 +135,17 @@ def decode_categorical(data: bytes, count: int, k: int, ctx: np.ndarray | None =
         raise CorruptDataError(f"{what}: table shape {tt}x{kk} does not match the expected {t}x{k}")
     if count == 0:
         return np.zeros(0, np.int64)
-    c = np.zeros(count, np.int64) if ctx is None else np.asarray(ctx, np.int64)
     if meta[:1] == b"A":
+        c = np.zeros(count, np.int64) if ctx is None else np.asarray(ctx.ids if isinstance(ctx, TableIds) else ctx,
+                                                                      np.int64)
         return _decode_adaptive(meta, payload, count, k, c, t, what)
     if len(meta) != 9 + 2 * t * k:
         raise CorruptDataError(f"{what}: table size does not match its shape")
     scaled = np.frombuffer(meta, "<u2", count=t * k, offset=9).reshape(t, k)
     try:
         tables = _tables(scaled)
-        out = decode_symbols(payload, tables, count, None if t == 1 else np.asarray(ctx, np.int32))
+        ids = None if t == 1 else ctx if isinstance(ctx, TableIds) else np.asarray(ctx, np.int32)
+        out = decode_symbols(payload, tables, count, ids)
     except EntropyError as e:
         raise CorruptDataError(f"{what}: {e}") from None
     return out.astype(np.int64)
