@@ -1,6 +1,6 @@
 """Export a training checkpoint to shipped weights and measure them on Kodak.
 
-    python -m train.export checkpoints/vq/best --id gmq-v1 --kodak ../shared/data/kodak
+    python -m train.export checkpoints/vq/best --id gmq-v2 --kodak ../shared/data/kodak
 
 Steps: round the model to fp16, set the context class maps, estimate the integer frequency
 tables from training crops (never Kodak), write safetensors, add the manifest entry, then run the
