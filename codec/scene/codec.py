@@ -30,8 +30,8 @@ from ._files import MAX_GAUSSIANS
 from .data import SH_COEFFS, GaussianScene, sigmoid
 from .morton import MAX_AXIS_BITS, morton_order
 from .presets import DEFAULT_QUALITY, Preset, get_preset
-from .quantize import (kmeans, opacity_from_int, opacity_to_int, positions_to_int, quats_from_components,
-                       quats_to_int, uniform_from_int, uniform_to_int)
+from .quantize import (kmeans, opacity_from_int, opacity_to_int, positions_from_int, positions_to_int,
+                       quats_from_components, quats_to_int, uniform_from_int, uniform_to_int)
 from .streams import bucket, decode_categorical, decode_residuals, encode_categorical, encode_residuals
 
 __all__ = ["SceneCodec", "SCENE_FORMAT_VERSION", "encode_scene", "decode_scene", "canonical_order"]
@@ -283,8 +283,7 @@ def decode_scene(data: bytes) -> GaussianScene:
     qo = decode_categorical(sec("opacity"), n, 1 << preset.opacity_bits, what="opacity")
     opacity = opacity_from_int(levels, preset.opacity_bits)[qo]
     octx = qo >> max(preset.opacity_bits - 3, 0)
-    relaxed = preset.relax_pos or preset.relax_rot or preset.relax_color
-    ocls = opacity_class(levels, preset.opacity_bits)[qo] if relaxed else np.zeros(n, np.int64)
+    ocls = opacity_class(levels, preset.opacity_bits)[qo]
     # log-scales
     s0, lo0, k0 = offset_cat("scale_0", octx, 8)
     sctx = TableIds(_scale_context(s0, lo0, k0), SCALE_CONTEXTS)
@@ -296,8 +295,7 @@ def decode_scene(data: bytes) -> GaussianScene:
     # fine positions: top r bits of the position in its coarse cell, then the cell centre
     lut = _lut(h, "refine_lut", REFINE)
     r = _refine_lookup(_median3(s0, s1, s2), _int(h, "refine_lo", -(1 << 40), 1 << 40), lut).astype(np.int64)
-    if preset.relax_pos:
-        r = np.maximum(r - np.minimum(ocls, preset.relax_pos), 0)
+    r = np.maximum(r - np.minimum(ocls, preset.relax_pos), 0)
     rids = TableIds(r, REFINE + 1)
     shift = REFINE - r
     centre = (1 << shift) >> 1
@@ -307,16 +305,13 @@ def decode_scene(data: bytes) -> GaussianScene:
         if (top >> r).any():
             raise CorruptDataError("position refinement out of range")
         q = (coarse[a] << REFINE) + (top << shift) + centre
-        means[:, a] = q.astype(np.float64) * step + origin[a]  # = positions_from_int, one axis
+        means[:, a] = positions_from_int(q, origin[a], step)
     # rotations: smallest three of the Gaussians that store any bits
     rlut = _lut(h, "rot_lut", preset.rot_bits)
     spread = smax - smin
     if n and spread.max() >= len(rlut):
         raise CorruptDataError("rotation table too short for the decoded scales")
-    if preset.relax_rot:
-        bits = _drop_bits(rlut[spread], np.minimum(ocls, preset.relax_rot))
-    else:
-        bits = _drop_bits(rlut, 0)[spread]  # the same, on the table instead of per Gaussian
+    bits = _drop_bits(rlut[spread], np.minimum(ocls, preset.relax_rot))
     idx = np.flatnonzero(bits)
     bc = bits[idx]
     rctx = TableIds(preset.rot_bits - bc, preset.rot_bits)
@@ -329,9 +324,9 @@ def decode_scene(data: bytes) -> GaussianScene:
     quats[:, 0] = 1.0  # nothing stored: the identity
     quats_from_components(largest, *comps, bc, out=quats, rows=idx)
     # DC colour: g, r - g, b - g
-    ccls = np.minimum(ocls, preset.relax_color) if preset.relax_color else ocls
+    ccls = np.minimum(ocls, preset.relax_color)
     cids = TableIds(ccls, OPACITY_CLASSES)
-    cstep = preset.color_step * (1 << ccls) if preset.relax_color else preset.color_step * 1
+    cstep = preset.color_step * (1 << ccls)
     g = offset_cat("color_g", cids, OPACITY_CLASSES)[0]
     dc = np.empty((n, 3), np.float32)
     dc[:, 1] = g.astype(np.float64) * cstep
