@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
 import torch
 
 from codec.image.config import ImageModelConfig
@@ -92,3 +95,16 @@ def test_encode_decode_indices_and_contexts():
     assert torch.equal(contexts[1][0, 0, ::2, ::2], cls)
     assert model.decode_indices(indices).shape == x.shape
     assert torch.equal(model.encode_indices(x, 2)[:3][2], indices[2])  # a lower quality is a prefix
+
+
+def test_latent_blocks_is_part_of_the_architecture():
+    plain = ImageModelConfig.from_dict({**json.loads(TINY.to_json()), "latent_blocks": 0})
+    assert ImageModelConfig.from_dict(json.loads(plain.to_json())) == plain
+    with_blocks, without = ImageModel(TINY), ImageModel(plain)
+    assert sum(p.numel() for p in without.parameters()) < sum(p.numel() for p in with_blocks.parameters())
+    out = without.train()(torch.rand(2, 3, 64, 64), quality=2)
+    assert out["x_hat"].shape == (2, 3, 64, 64)
+    old_manifest = {k: v for k, v in json.loads(TINY.to_json()).items() if k != "latent_blocks"}
+    assert ImageModelConfig.from_dict(old_manifest).latent_blocks == 1  # gmq-v1/v2 manifests
+    with pytest.raises(ValueError):
+        ImageModelConfig(latent_blocks=-1)

@@ -33,10 +33,12 @@ class ImageModelConfig:
     (stride 32, Cz channels, ``coarse_groups`` sub-codebooks) is coded first and predicts
     ``y``; its indices are the context of the first fine stage. Quality ``q`` sends the
     coarse level and the first ``q`` fine stages, so ``len(fine_groups)`` qualities exist.
+    ``latent_blocks`` residual blocks end the analysis and start the synthesis transform.
     """
 
     hidden: int = 96
     latent: int = 192
+    latent_blocks: int = 1
     coarse_latent: int = 64
     coarse_groups: int = 4
     fine_groups: tuple[int, ...] = (2, 4, 8, 8, 16, 16)
@@ -48,6 +50,8 @@ class ImageModelConfig:
             raise ValueError("latent channels must be divisible by every fine group count")
         if self.coarse_latent % self.coarse_groups:
             raise ValueError("coarse channels must be divisible by coarse_groups")
+        if self.latent_blocks < 0:
+            raise ValueError("latent_blocks cannot be negative")
         if self.context_classes > self.codebook_size:
             raise ValueError("context_classes cannot exceed codebook_size")
 

@@ -41,8 +41,8 @@ class ImageModel(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.analysis = AnalysisTransform(c.hidden, c.latent)
-        self.synthesis = SynthesisTransform(c.hidden, c.latent)
+        self.analysis = AnalysisTransform(c.hidden, c.latent, c.latent_blocks)
+        self.synthesis = SynthesisTransform(c.hidden, c.latent, c.latent_blocks)
         self.coarse_analysis = CoarseAnalysis(c.latent, c.coarse_latent)
         self.coarse_synthesis = CoarseSynthesis(c.latent, c.coarse_latent)
         self.coarse_vq = MultiCodebookVQ(c.coarse_latent, c.coarse_groups, c.codebook_size)

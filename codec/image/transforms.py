@@ -1,9 +1,11 @@
 """Analysis and synthesis transforms of the image model.
 
 The fine transforms follow Ballé et al.'s strided convolutions with GDN/IGDN (four 2x steps,
-x16 downsampling), which learn fastest per CPU second among the designs we measured, with one
-residual block at latent resolution (cheap: it runs on 1/256 of the pixels). The coarse
-transforms take the fine latent one more 2x step down (stride 32) and back.
+x16 downsampling), which learn fastest per CPU second among the designs we measured, optionally
+followed (analysis) and preceded (synthesis) by residual blocks at latent resolution. The
+shipped gmq-v1/v2 weights have one block each; without them a plain autoencoder learned faster
+from scratch (+0.9 to +1.0 dB validation PSNR at steps 800 and 1,000, 10% fewer CPU seconds per
+step). The coarse transforms take the fine latent one more 2x step down (stride 32) and back.
 """
 
 from __future__ import annotations
@@ -24,16 +26,17 @@ def _up(cin: int, cout: int, kernel: int = 5) -> nn.ConvTranspose2d:
 
 
 class AnalysisTransform(nn.Module):
-    """``[B, 3, H, W]`` float in [0, 1] -> ``[B, C, H/16, W/16]`` (H, W multiples of 16)."""
+    """``[B, 3, H, W]`` float in [0, 1] -> ``[B, C, H/16, W/16]`` (H, W multiples of 16);
+    ``blocks`` residual blocks at latent resolution."""
 
-    def __init__(self, hidden: int, latent: int) -> None:
+    def __init__(self, hidden: int, latent: int, blocks: int = 1) -> None:
         super().__init__()
         self.layers = nn.Sequential(
             _down(3, hidden), GDN(hidden),
             _down(hidden, hidden), GDN(hidden),
             _down(hidden, hidden), GDN(hidden),
             _down(hidden, latent),
-            ResidualBlock(latent, latent),
+            *(ResidualBlock(latent, latent) for _ in range(blocks)),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -43,10 +46,10 @@ class AnalysisTransform(nn.Module):
 class SynthesisTransform(nn.Module):
     """``[B, C, h, w]`` -> ``[B, 3, 16h, 16w]`` float (not clamped)."""
 
-    def __init__(self, hidden: int, latent: int) -> None:
+    def __init__(self, hidden: int, latent: int, blocks: int = 1) -> None:
         super().__init__()
         self.layers = nn.Sequential(
-            ResidualBlock(latent, latent),
+            *(ResidualBlock(latent, latent) for _ in range(blocks)),
             _up(latent, hidden), GDN(hidden, inverse=True),
             _up(hidden, hidden), GDN(hidden, inverse=True),
             _up(hidden, hidden), GDN(hidden, inverse=True),
