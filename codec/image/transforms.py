@@ -4,8 +4,8 @@ The fine transforms follow Ballé et al.'s strided convolutions with GDN/IGDN (f
 x16 downsampling), which learn fastest per CPU second among the designs we measured, optionally
 followed (analysis) and preceded (synthesis) by residual blocks at latent resolution. The
 shipped gmq-v1/v2 weights have one block each; without them a plain autoencoder learned faster
-from scratch (+0.9 to +1.0 dB validation PSNR at steps 800 and 1,000, 10% fewer CPU seconds per
-step). The coarse transforms take the fine latent one more 2x step down (stride 32) and back.
+from scratch (+0.89 and +1.05 dB validation PSNR at steps 800 and 1,000, 9% fewer seconds per
+step; ``benchmarks/bench_learning.py``). The coarse transforms take the fine latent one more 2x step down (stride 32) and back.
 """
 
 from __future__ import annotations
