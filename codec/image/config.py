@@ -36,7 +36,7 @@ class ImageModelConfig:
     ``latent_blocks`` residual blocks end the analysis and start the synthesis transform.
     """
 
-    hidden: int = 96
+    hidden: int = 64  # gmq-v1/v2 used 96; 64 runs 1.57x the steps per CPU second and learned faster
     latent: int = 192
     latent_blocks: int = 1
     coarse_latent: int = 64
