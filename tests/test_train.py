@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from conftest import REPO_ROOT
-from train.loop import learning_rate, main
+from train.loop import learning_rate, main, resolve_config
 
 TINY = json.dumps({"hidden": 16, "latent": 32, "coarse_latent": 16, "coarse_groups": 2, "fine_groups": [2, 4, 8],
                    "codebook_size": 16, "context_classes": 4})
@@ -55,6 +55,15 @@ def test_resume_is_exact(data, tmp_path):
             assert torch.equal(a[name], b[name]), name
     log = [json.loads(line) for line in (resumed / "log.jsonl").read_text().splitlines()]
     assert [entry["step"] for entry in log] == [3, 6]
+
+
+def test_resume_keeps_the_checkpoint_architecture():
+    saved = {"config": json.loads(TINY)}
+    assert resolve_config("{}", saved).hidden == 16  # not the current default width
+    assert resolve_config('{"hidden": 16}', saved) == resolve_config("{}", saved)
+    with pytest.raises(SystemExit, match="contradicts"):
+        resolve_config('{"hidden": 64}', saved)
+    assert resolve_config('{"hidden": 24}', None).hidden == 24
 
 
 def test_export_writes_manifest_and_loads(data, tmp_path):

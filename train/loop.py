@@ -36,7 +36,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .data import ImageBank, list_images, split_train_val
 from .objectives import build_objective
 
-__all__ = ["main", "learning_rate", "replicas_identical"]
+__all__ = ["main", "learning_rate", "resolve_config", "replicas_identical"]
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "train"
 
@@ -87,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device, int(os.environ.get("LOCAL_RANK", "0")) if args.device == "cuda" else None)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    config = ImageModelConfig.from_dict(json.loads(args.config))
+    latest = args.out / "latest"
+    saved = json.loads((latest / "state.json").read_text()) if (latest / "state.json").exists() else None
+    config = resolve_config(args.config, saved)
     objective = build_objective(args.arch, config, args.lmbda)
     model = objective.model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -99,8 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     state = {"step": 0, "elapsed": 0.0, "best": -1e9, "arch": args.arch, "config": json.loads(config.to_json()),
              "recipe": {"lmbda": args.lmbda, "lr": args.lr, "batch": args.batch, "crop": args.crop,
                         "data": str(args.data), "world_size": world}}
-    latest = args.out / "latest"
-    if (latest / "state.json").exists():
+    if saved is not None:
         state.update(load_checkpoint(latest, model, opt, rng))
         state.pop("optimizer", None), state.pop("numpy_rng", None)
     elif args.init is not None:
@@ -176,6 +177,20 @@ def main(argv: list[str] | None = None) -> int:
                 f.write(json.dumps({"step": state["step"], "replicas_identical": same}) + "\n")
         dist.destroy_process_group()
     return 0
+
+
+def resolve_config(overrides: str, saved: dict | None) -> ImageModelConfig:
+    """The architecture to build: ``--config`` JSON overrides of the defaults for a new run; the
+    checkpoint's own config (``saved`` state) for a resumed one, so that a changed default never
+    breaks a resume. Overrides that contradict the checkpoint are refused."""
+    requested = json.loads(overrides)
+    if saved is None:
+        return ImageModelConfig.from_dict(requested)
+    kept = ImageModelConfig.from_dict(saved["config"])
+    if ImageModelConfig.from_dict({**saved["config"], **requested}) != kept:
+        raise SystemExit(f"--config {overrides} contradicts the architecture of the checkpoint being resumed: "
+                         f"{kept.to_json()}")
+    return kept
 
 
 def replicas_identical(model: torch.nn.Module) -> bool:
