@@ -14,7 +14,8 @@ import torch
 from PIL import Image
 
 from conftest import REPO_ROOT
-from train.loop import learning_rate, main, resolve_config
+from train.loop import learning_rate, main, resolve_config, timed_decay_steps
+from train.shards import join, split
 
 TINY = json.dumps({"hidden": 16, "latent": 32, "coarse_latent": 16, "coarse_groups": 2, "fine_groups": [2, 4, 8],
                    "codebook_size": 16, "context_classes": 4})
@@ -39,6 +40,44 @@ def test_learning_rate_schedule():
     assert learning_rate(50, 1.0, 10, None, 100) == 1.0
     assert learning_rate(60, 1.0, 10, 50, 100) < 1.0
     assert learning_rate(500, 1.0, 10, 50, 100) == pytest.approx(0.1)
+
+
+def test_timed_decay_fits_the_measured_speed():
+    assert timed_decay_steps(100, 10.0, 1.0) == 600  # 10 steps/s for 60 s
+    assert timed_decay_steps(0, 0.0, 1.0) == 1
+
+
+def test_decay_minutes_needs_a_longer_timed_run(data, tmp_path):
+    for extra in (["--decay-minutes", "1"], ["--minutes", "1", "--decay-minutes", "2"]):
+        with pytest.raises(SystemExit):
+            main(_args(data, tmp_path / "x", 2) + extra)
+
+
+def test_timed_run_decays_over_its_last_minutes(data, tmp_path):
+    out = tmp_path / "timed"
+    args = [a for a in _args(data, out, 0) if a not in ("--steps", "0")]
+    assert main(args + ["--minutes", "0.05", "--decay-minutes", "0.025", "--lr", "1e-3"]) == 0
+    state = json.loads((out / "latest" / "state.json").read_text())
+    recipe = state["recipe"]
+    assert 0 < recipe["decay_start"] < state["step"] and recipe["decay_steps"] >= 1
+    last = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
+    assert last["lr"] < 1e-3
+
+
+def test_checkpoint_pieces_join_back_exactly(data, tmp_path):
+    out = tmp_path / "run"
+    main(_args(data, out, 1))
+    pieces = split(out / "latest", tmp_path / "pieces", max_bytes=64 * 1024)
+    assert len(pieces) > 1 and all(p.stat().st_size < 64 * 1024 + 8192 for p in pieces[:-1])
+    join(tmp_path / "pieces", tmp_path / "joined")
+    from safetensors.torch import load_file
+
+    a = load_file(str(out / "latest" / "tensors.safetensors"))
+    b = load_file(str(tmp_path / "joined" / "tensors.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert (tmp_path / "joined" / "state.json").read_text() == (out / "latest" / "state.json").read_text()
+    with pytest.raises(FileNotFoundError, match="no checkpoint pieces"):
+        join(tmp_path / "joined", tmp_path / "again")
 
 
 def test_resume_is_exact(data, tmp_path):

@@ -36,7 +36,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .data import ImageBank, list_images, split_train_val
 from .objectives import build_objective
 
-__all__ = ["main", "learning_rate", "resolve_config", "replicas_identical"]
+__all__ = ["main", "learning_rate", "timed_decay_steps", "resolve_config", "replicas_identical"]
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "train"
 
@@ -66,6 +66,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--minutes", type=float, default=None, help="stop after this much wall time")
+    p.add_argument("--decay-minutes", type=float, default=None,
+                   help="with --minutes: cosine decay over the last this many minutes of the run, its length in "
+                        "steps taken from the speed measured so far (a timed run on a machine of unknown speed)")
     p.add_argument("--steps", type=int, default=None, help="stop at this total step")
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
@@ -73,7 +76,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", type=Path, default=None, help="exported weights to start from (fresh optimizer)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.decay_minutes is not None and (args.minutes is None or not 0 < args.decay_minutes < args.minutes):
+        p.error("--decay-minutes needs --minutes, and must be shorter than the run")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         dist.init_process_group("nccl" if args.device == "cuda" else "gloo")
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.device == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     device = torch.device(args.device, int(os.environ.get("LOCAL_RANK", "0")) if args.device == "cuda" else None)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -115,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         net = torch.nn.parallel.DistributedDataParallel(model, broadcast_buffers=False)
 
     start, last_ckpt = time.time(), time.time()
-    elapsed0 = state["elapsed"]
+    elapsed0, step0 = state["elapsed"], state["step"]
+    decay_start, decay_steps = args.decay_start, args.decay_steps
     interval: dict[str, list[float]] = {}
     bar = tqdm(initial=state["step"], total=args.steps, disable=rank != 0, dynamic_ncols=True, desc="train")
     log = args.out / "log.jsonl"
@@ -143,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: interrupted.append(True))
     while not stop:
-        lr = learning_rate(state["step"], args.lr, args.warmup, args.decay_start, args.decay_steps)
+        lr = learning_rate(state["step"], args.lr, args.warmup, decay_start, decay_steps)
         for group in opt.param_groups:
             group["lr"] = lr
         x = bank.random_batch(args.batch, args.crop, rng).to(device)
@@ -158,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
             interval.setdefault(k, []).append(v)
         bar.update(1)
         now = time.time()
+        if args.decay_minutes is not None and decay_start is None and \
+                now - start >= (args.minutes - args.decay_minutes) * 60:
+            decay_start, decay_steps = state["step"], timed_decay_steps(state["step"] - step0, now - start,
+                                                                         args.decay_minutes)
+            state["recipe"].update(decay_start=decay_start, decay_steps=decay_steps)
         stop = (args.steps is not None and state["step"] >= args.steps) or bool(interrupted) or \
                (args.minutes is not None and now - start >= args.minutes * 60)
         if world > 1:  # every replica must agree on stopping and checkpointing
@@ -177,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
                 f.write(json.dumps({"step": state["step"], "replicas_identical": same}) + "\n")
         dist.destroy_process_group()
     return 0
+
+
+def timed_decay_steps(steps_done: int, seconds: float, decay_minutes: float) -> int:
+    """How many steps fit in ``decay_minutes`` at the speed measured so far (at least 1)."""
+    return max(1, round(steps_done / max(seconds, 1e-9) * decay_minutes * 60))
 
 
 def resolve_config(overrides: str, saved: dict | None) -> ImageModelConfig:

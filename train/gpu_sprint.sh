@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One timed training run on a lent GPU machine (the workplace's `device` tool), resumed later on CPU.
+#
+#   bash train/gpu_sprint.sh MINUTES INIT DATA OUTDIR
+#
+# Installs the wheels carried in .whl/ (compressai, pytorch-msssim), trains the image model from
+# INIT (a checkpoint folder, or exported weights with a fresh optimizer) on DATA for MINUTES of
+# wall time at batch 16 x 256^2 crops, with a cosine decay over the last third, then writes the
+# final checkpoint to OUTDIR as pieces of at most 15 MiB (`python -m train.shards join` rebuilds
+# it), plus the run's log.jsonl. Everything but the pieces stays under /tmp on that machine.
+set -euo pipefail
+minutes=$1 init=$2 data=$3 outdir=$4
+if [ -d .whl ] && ! python3 -c "import compressai" 2>/dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+    export PYTHONPATH=/tmp/site
+fi
+export PYTHONUNBUFFERED=1 TQDM_MININTERVAL=30
+run=/tmp/sprint
+if [ -d "$init" ]; then
+    mkdir -p $run && cp -r "$init" $run/latest
+    start=()
+else
+    start=(--init "$init")
+fi
+python3 -m train.loop --out $run "${start[@]}" --data "$data" --batch 16 --crop 256 --lr 2e-4 \
+    --minutes "$minutes" --decay-minutes "$(python3 -c "print($minutes / 3)")" --checkpoint-minutes 2
+python3 -m train.shards split $run/latest "$outdir/latest"
+cp $run/log.jsonl "$outdir/"
