@@ -3,7 +3,11 @@
 #
 #   bash train/gpu_sprint.sh MINUTES INIT DATA OUTDIR
 #
-# Installs the wheels carried in .whl/ (compressai, pytorch-msssim), trains the image model from
+# Prepare here: `python -m train.device_pack` (DATA = .gpu/data, sized to the 64 MiB transfer),
+# wheels of compressai, pytorch-msssim and constriction for Python 3.12 in .whl/ (the device
+# README says how), and INIT under .gpu/ when it is not a tracked file; carry .gpu and .whl.
+#
+# On the machine it installs the carried wheels, trains the image model from
 # INIT (a checkpoint folder, or exported weights with a fresh optimizer) on DATA for MINUTES of
 # wall time at batch 16 x 256^2 crops, with a cosine decay over the last third, then writes the
 # final checkpoint to OUTDIR as pieces of at most 15 MiB (`python -m train.shards join` rebuilds
