@@ -80,6 +80,21 @@ def test_checkpoint_pieces_join_back_exactly(data, tmp_path):
         join(tmp_path / "joined", tmp_path / "again")
 
 
+def test_quality_draw_can_be_restricted():
+    from codec.image.config import ImageModelConfig
+    from train.objectives import VQObjective, build_objective
+
+    config = ImageModelConfig.from_dict(json.loads(TINY))
+    objective = VQObjective(config, qualities=(3,))
+    x = torch.rand(1, 3, 64, 64)
+    rng = np.random.default_rng(0)
+    assert all(set(objective.loss(objective.model, x, rng)[1]) >= {"psnr_q3", "bpp_q3"} for _ in range(3))
+    with pytest.raises(ValueError, match="outside 1..3"):
+        VQObjective(config, qualities=(4,))
+    with pytest.raises(ValueError, match="single rate"):
+        build_objective("hyperprior", config, None, (1,))
+
+
 def test_resume_is_exact(data, tmp_path):
     straight, resumed = tmp_path / "a", tmp_path / "b"
     assert main(_args(data, straight, 6)) == 0

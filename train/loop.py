@@ -59,6 +59,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--arch", choices=("vq", "hyperprior"), default="vq", help="our VQ model or the bmshj2018 peer")
     p.add_argument("--config", type=str, default="{}", help="JSON overrides of ImageModelConfig")
     p.add_argument("--lmbda", type=float, default=None, help="distortion weight (default: the objective's)")
+    p.add_argument("--qualities", type=lambda v: tuple(int(q) for q in v.split(",")), default=None,
+                   help="comma-separated qualities a step may draw (default: all, uniformly)")
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--warmup", type=int, default=300)
     p.add_argument("--decay-start", type=int, default=None, help="step where cosine decay begins")
@@ -99,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     latest = args.out / "latest"
     saved = json.loads((latest / "state.json").read_text()) if (latest / "state.json").exists() else None
     config = resolve_config(args.config, saved)
-    objective = build_objective(args.arch, config, args.lmbda)
+    objective = build_objective(args.arch, config, args.lmbda, args.qualities)
     model = objective.model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
 
@@ -108,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     val = ImageBank(val_files[: args.val_images], 256).center_crops(256).to(device)
 
     state = {"step": 0, "elapsed": 0.0, "best": -1e9, "arch": args.arch, "config": json.loads(config.to_json()),
-             "recipe": {"lmbda": args.lmbda, "lr": args.lr, "batch": args.batch, "crop": args.crop,
-                        "data": str(args.data), "world_size": world}}
+             "recipe": {"lmbda": args.lmbda, "qualities": args.qualities, "lr": args.lr, "batch": args.batch,
+                        "crop": args.crop, "data": str(args.data), "world_size": world}}
     if saved is not None:
         state.update(load_checkpoint(latest, model, opt, rng))
         state.pop("optimizer", None), state.pop("numpy_rng", None)

@@ -29,15 +29,22 @@ class VQObjective:
     (quality) uniformly, so one model learns every prefix of the bitstream.
 
     ``lmbda`` weighs distortion against the soft index rate; ``beta`` the commitment and coarse
-    prediction losses (latent units).
+    prediction losses (latent units); ``qualities`` restricts the draw (default: all).
     """
 
-    def __init__(self, config: ImageModelConfig, lmbda: float = 0.05, beta: float = 1.0) -> None:
+    def __init__(self, config: ImageModelConfig, lmbda: float = 0.05, beta: float = 1.0,
+                 qualities: tuple[int, ...] | None = None) -> None:
         self.model = ImageModel(config)
         self.lmbda, self.beta = lmbda, beta
+        if qualities is not None and not set(qualities) <= set(range(1, config.num_qualities + 1)):
+            raise ValueError(f"qualities {qualities} outside 1..{config.num_qualities}")
+        self.qualities = qualities
 
     def loss(self, net: nn.Module, x: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, dict]:
-        quality = int(rng.integers(1, self.model.config.num_qualities + 1))
+        if self.qualities is None:
+            quality = int(rng.integers(1, self.model.config.num_qualities + 1))
+        else:
+            quality = self.qualities[int(rng.integers(len(self.qualities)))]
         out = net(x, quality)
         pixels = x.shape[0] * x.shape[2] * x.shape[3]
         mse = F.mse_loss(out["x_hat"], x)
@@ -98,9 +105,13 @@ class HyperpriorObjective:
         return None
 
 
-def build_objective(arch: str, config: ImageModelConfig, lmbda: float | None):
+def build_objective(arch: str, config: ImageModelConfig, lmbda: float | None,
+                    qualities: tuple[int, ...] | None = None):
     if arch == "vq":
-        return VQObjective(config) if lmbda is None else VQObjective(config, lmbda)
+        return VQObjective(config, qualities=qualities) if lmbda is None else \
+            VQObjective(config, lmbda, qualities=qualities)
     if arch == "hyperprior":
+        if qualities is not None:
+            raise ValueError("the hyperprior peer has a single rate: --qualities applies to the vq model only")
         return HyperpriorObjective() if lmbda is None else HyperpriorObjective(lmbda=lmbda)
     raise ValueError(f"unknown architecture {arch!r} (choose vq or hyperprior)")
