@@ -18,7 +18,7 @@ if [ -d .whl ] && ! python3 -c "import compressai" 2>/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
     export PYTHONPATH=/tmp/site
 fi
-export PYTHONUNBUFFERED=1 TQDM_MININTERVAL=30
+export PYTHONUNBUFFERED=1
 run=/tmp/sprint
 if [ -d "$init" ]; then
     mkdir -p $run && cp -r "$init" $run/latest

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -129,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     elapsed0, step0 = state["elapsed"], state["step"]
     decay_start, decay_steps = args.decay_start, args.decay_steps
     interval: dict[str, list[float]] = {}
-    bar = tqdm(initial=state["step"], total=args.steps, disable=rank != 0, dynamic_ncols=True, desc="train")
+    bar = tqdm(initial=state["step"], total=args.steps, disable=rank != 0, dynamic_ncols=True, desc="train",
+               mininterval=0.1 if sys.stderr.isatty() else 60)  # a log file gets a line a minute
     log = args.out / "log.jsonl"
     args.out.mkdir(parents=True, exist_ok=True)
 
