@@ -12,7 +12,8 @@ SIGTERM or Ctrl-C ends the run after the current step with a checkpoint. Runs re
 from ``OUT/latest`` (model, optimizer, step, RNG states, elapsed time);
 ``--init WEIGHTS`` starts from exported weights with a fresh optimizer when no checkpoint exists.
 Every ``--checkpoint-minutes`` the run validates on a fixed split of the training folders
-(never Kodak), appends a line to ``OUT/log.jsonl`` and saves ``latest`` (and ``best``).
+(never Kodak), appends a line to ``OUT/log.jsonl`` and saves ``latest`` (and ``best``). Each run
+(leg) also starts its log with a line holding its recipe (learning rate, batch, crop, data, ...).
 """
 
 from __future__ import annotations
@@ -110,15 +111,17 @@ def main(argv: list[str] | None = None) -> int:
     bank = ImageBank(train_files, args.crop)
     val = ImageBank(val_files[: args.val_images], 256).center_crops(256).to(device)
 
-    state = {"step": 0, "elapsed": 0.0, "best": -1e9, "arch": args.arch, "config": json.loads(config.to_json()),
-             "recipe": {"lmbda": args.lmbda, "qualities": args.qualities, "lr": args.lr, "batch": args.batch,
-                        "crop": args.crop, "data": str(args.data), "world_size": world}}
+    recipe = {"lmbda": args.lmbda, "qualities": args.qualities, "lr": args.lr, "batch": args.batch,
+              "crop": args.crop, "data": str(args.data), "world_size": world,
+              "init": str(args.init) if saved is None and args.init is not None else None}
+    state = {"step": 0, "elapsed": 0.0, "best": -1e9, "arch": args.arch, "config": json.loads(config.to_json())}
     if saved is not None:
         state.update(load_checkpoint(latest, model, opt, rng))
         state.pop("optimizer", None), state.pop("numpy_rng", None)
     elif args.init is not None:
         from codec.weights import load_model_weights
         load_model_weights(model, args.init)
+    state["recipe"] = recipe  # this leg's; log.jsonl holds every leg's
     # every replica draws different crops from its own stream, all replicas share parameters
     if rank:
         rng = np.random.default_rng([args.seed, rank, state["step"]])
@@ -134,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
                mininterval=0.1 if sys.stderr.isatty() else 60)  # a log file gets a line a minute
     log = args.out / "log.jsonl"
     args.out.mkdir(parents=True, exist_ok=True)
+    if rank == 0:
+        with open(log, "a") as f:
+            f.write(json.dumps({"step": state["step"], "recipe": recipe}) + "\n")
 
     def checkpoint(final: bool = False) -> None:
         metrics = objective.evaluate(val)
