@@ -3,7 +3,7 @@
     python benchmarks/bench_ceiling.py                 # shipped default model, 24 Kodak images
     python benchmarks/bench_ceiling.py --model gmq-v2 --images 4
 
-For each quality q it decodes the first q stages (``decode_indices``, no entropy coding: the
+For each quality q it decodes the first q stages (``latent_from_indices``, no entropy coding: the
 indices are the same ones the bitstream carries) and reports the Kodak PSNR next to the PSNR of
 the *unquantized* latent, ``g_s(g_a(x))``: the ceiling that no number of stages can pass. It also
 gives the latent error left after each stage as a signal-to-noise ratio of ``y`` (dB). A quality
@@ -24,12 +24,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from codec.weights import load_image_model
+from train.objectives import psnr
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"
-
-
-def _psnr(mse: float) -> float:
-    return 10 * math.log10(1.0 / max(mse, 1e-12))
 
 
 @torch.no_grad()
@@ -39,9 +36,8 @@ def measure(model, x: torch.Tensor) -> dict:
     y = model.analysis(x)
     indices = model.encode_indices(x)
     row = {"ceiling": F.mse_loss(model.synthesis(y).clamp(0, 1), x).item()}
-    y_hat = model.coarse_synthesis(model.coarse_vq.lookup(indices[0]))
-    for q, idx in enumerate(indices[1:], start=1):
-        y_hat = y_hat + model.fine_vq[q - 1].lookup(idx)
+    for q in range(1, len(indices)):
+        y_hat = model.latent_from_indices(indices[: q + 1])
         row[q] = F.mse_loss(model.synthesis(y_hat).clamp(0, 1), x).item()
         row[f"latent_snr_{q}"] = 10 * math.log10(y.var().item() / max(F.mse_loss(y_hat, y).item(), 1e-12))
     return row
@@ -64,12 +60,12 @@ def main() -> int:
         h, w = rgb.shape[0] // 32 * 32, rgb.shape[1] // 32 * 32
         x = torch.from_numpy(rgb[:h, :w].copy()).permute(2, 0, 1)[None].float() / 255
         rows.append(measure(loaded.model, x))
-    ceiling = float(np.mean([_psnr(r["ceiling"]) for r in rows]))
+    ceiling = float(np.mean([psnr(r["ceiling"]) for r in rows]))
     print(f"{loaded.model_id} on {len(files)} Kodak images (cropped to multiples of 32)")
     print(f"unquantized latent (ceiling): {ceiling:.2f} dB")
     print("q  PSNR dB  below ceiling  latent SNR dB")
     for q in range(1, loaded.model.config.num_qualities + 1):
-        value = float(np.mean([_psnr(r[q]) for r in rows]))
+        value = float(np.mean([psnr(r[q]) for r in rows]))
         snr = float(np.mean([r[f"latent_snr_{q}"] for r in rows]))
         print(f"{q}  {value:7.2f}  {ceiling - value:13.2f}  {snr:13.1f}")
     return 0

@@ -157,12 +157,18 @@ class ImageModel(nn.Module):
         return out
 
     @torch.no_grad()
-    def decode_indices(self, indices: list[torch.Tensor]) -> torch.Tensor:
-        """``[iz, i_0, ..., i_{q-1}]`` -> ``x_hat`` ``[B, 3, H, W]`` float (not clamped)."""
+    def latent_from_indices(self, indices: list[torch.Tensor]) -> torch.Tensor:
+        """``[iz, i_0, ..., i_{q-1}]`` -> ``y_hat`` ``[B, C, h, w]``: coarse prediction plus the
+        codewords of the sent stages."""
         y_hat = self.coarse_synthesis(self.coarse_vq.lookup(indices[0]))
         for s, idx in enumerate(indices[1:]):
             y_hat = y_hat + self.fine_vq[s].lookup(idx)
-        return self.synthesis(y_hat)
+        return y_hat
+
+    @torch.no_grad()
+    def decode_indices(self, indices: list[torch.Tensor]) -> torch.Tensor:
+        """``[iz, i_0, ..., i_{q-1}]`` -> ``x_hat`` ``[B, 3, H, W]`` float (not clamped)."""
+        return self.synthesis(self.latent_from_indices(indices))
 
     def contexts_for(self, indices: list[torch.Tensor]) -> list[torch.Tensor]:
         """Integer context classes for each index tensor of ``encode_indices`` (same shapes)."""
