@@ -70,7 +70,7 @@ def test_forward_rate_and_gradients():
     out = model(x, quality=2)
     assert out["x_hat"].shape == x.shape and out["bits"].shape == (2,) and out["rate"].shape == (2,)
     assert float(out["bits"].min()) > 0
-    loss = ((out["x_hat"] - x) ** 2).mean() + out["rate"].mean() * 1e-3 + out["commit"] + out["predict"]
+    loss = ((out["x_hat"] - x) ** 2).mean() + out["rate"].mean() * 1e-3 + out["commit"] + out["commit_coarse"] + out["predict"]
     loss.backward()
     assert model.analysis.layers[0].weight.grad.abs().sum() > 0
     assert model.coarse_synthesis.layers[0].weight.grad.abs().sum() > 0

@@ -91,8 +91,27 @@ def test_quality_draw_can_be_restricted():
     assert all(set(objective.loss(objective.model, x, rng)[1]) >= {"psnr_q3", "bpp_q3"} for _ in range(3))
     with pytest.raises(ValueError, match="outside 1..3"):
         VQObjective(config, qualities=(4,))
-    with pytest.raises(ValueError, match="single rate"):
+    with pytest.raises(ValueError, match="vq model only"):
         build_objective("hyperprior", config, None, (1,))
+
+
+def test_commit_weight_scales_only_the_commitment_term():
+    from codec.image.config import ImageModelConfig
+    from train.objectives import build_objective
+
+    config = ImageModelConfig.from_dict(json.loads(TINY))
+    x = torch.rand(2, 3, 64, 64)
+    losses, stats = [], []
+    for weight in (1.0, 101.0):
+        torch.manual_seed(0)
+        objective = build_objective("vq", config, None, None, weight)
+        objective.model.eval()  # no EMA or prior updates: both passes see the same model
+        loss, st = objective.loss(objective.model, x, np.random.default_rng(0))
+        losses.append(loss.item()), stats.append(st)
+    assert stats[0]["commit"] > 0 and stats[0]["commit"] == pytest.approx(stats[1]["commit"])
+    assert losses[1] - losses[0] == pytest.approx(100 * stats[0]["commit"], rel=1e-3)
+    with pytest.raises(ValueError, match="vq model only"):
+        build_objective("hyperprior", config, None, None, 0.5)
 
 
 def test_resume_is_exact(data, tmp_path):

@@ -61,6 +61,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--arch", choices=("vq", "hyperprior"), default="vq", help="our VQ model or the bmshj2018 peer")
     p.add_argument("--config", type=str, default="{}", help="JSON overrides of ImageModelConfig")
     p.add_argument("--lmbda", type=float, default=None, help="distortion weight (default: the objective's)")
+    p.add_argument("--commit", type=float, default=None,
+                   help="weight of y's commitment loss, the only latent loss that reaches g_a (default: the objective's)")
     p.add_argument("--qualities", type=lambda v: tuple(int(q) for q in v.split(",")), default=None,
                    help="comma-separated qualities a step may draw (default: all, uniformly)")
     p.add_argument("--lr", type=float, default=5e-4)
@@ -103,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     latest = args.out / "latest"
     saved = json.loads((latest / "state.json").read_text()) if (latest / "state.json").exists() else None
     config = resolve_config(args.config, saved)
-    objective = build_objective(args.arch, config, args.lmbda, args.qualities)
+    objective = build_objective(args.arch, config, args.lmbda, args.qualities, args.commit)
     model = objective.model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
 
@@ -111,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     bank = ImageBank(train_files, args.crop)
     val = ImageBank(val_files[: args.val_images], 256).center_crops(256).to(device)
 
-    recipe = {"lmbda": args.lmbda, "qualities": args.qualities, "lr": args.lr, "batch": args.batch,
-              "crop": args.crop, "data": str(args.data), "world_size": world,
+    recipe = {"lmbda": args.lmbda, "commit": args.commit, "qualities": args.qualities, "lr": args.lr,
+              "batch": args.batch, "crop": args.crop, "data": str(args.data), "world_size": world,
               "init": str(args.init) if saved is None and args.init is not None else None}
     state = {"step": 0, "elapsed": 0.0, "best": -1e9, "arch": args.arch, "config": json.loads(config.to_json())}
     if saved is not None:
@@ -166,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         lr = learning_rate(state["step"], args.lr, args.warmup, decay_start, decay_steps)
         for group in opt.param_groups:
             group["lr"] = lr
-        x = bank.random_batch(args.batch, args.crop, rng).to(device)
+        x = bank.random_batch(args.batch, args.crop, rng, device)
         loss, stats = objective.loss(net, x, rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -28,14 +28,16 @@ class VQObjective:
     """Variable-rate training of :class:`ImageModel`: each step draws the number of stages
     (quality) uniformly, so one model learns every prefix of the bitstream.
 
-    ``lmbda`` weighs distortion against the soft index rate; ``beta`` the commitment and coarse
-    prediction losses (latent units); ``qualities`` restricts the draw (default: all).
+    ``lmbda`` weighs distortion against the soft index rate; ``commit`` weighs the commitment of
+    ``y`` to its quantized approximation (latent units, the only latent loss that trains ``g_a``);
+    the coarse level's own losses have weight 1 (they train only the coarse transforms);
+    ``qualities`` restricts the draw (default: all).
     """
 
-    def __init__(self, config: ImageModelConfig, lmbda: float = 0.05, beta: float = 1.0,
+    def __init__(self, config: ImageModelConfig, lmbda: float = 0.05, commit: float = 1.0,
                  qualities: tuple[int, ...] | None = None) -> None:
         self.model = ImageModel(config)
-        self.lmbda, self.beta = lmbda, beta
+        self.lmbda, self.commit = lmbda, commit
         if qualities is not None and not set(qualities) <= set(range(1, config.num_qualities + 1)):
             raise ValueError(f"qualities {qualities} outside 1..{config.num_qualities}")
         self.qualities = qualities
@@ -49,9 +51,10 @@ class VQObjective:
         pixels = x.shape[0] * x.shape[2] * x.shape[3]
         mse = F.mse_loss(out["x_hat"], x)
         bpp_soft = out["rate"].sum() / pixels
-        loss = self.lmbda * 255**2 * mse + bpp_soft + self.beta * (out["commit"] + out["predict"])
+        loss = self.lmbda * 255**2 * mse + bpp_soft + self.commit * out["commit"] + \
+            out["commit_coarse"] + out["predict"]
         stats = {f"psnr_q{quality}": psnr(mse.item()), f"bpp_q{quality}": (out["bits"].sum() / pixels).item(),
-                 "commit": out["commit"].item(), "predict": out["predict"].item()}
+                 **{k: out[k].item() for k in ("commit", "commit_coarse", "predict")}}
         return loss, stats
 
     @torch.no_grad()
@@ -106,12 +109,12 @@ class HyperpriorObjective:
 
 
 def build_objective(arch: str, config: ImageModelConfig, lmbda: float | None,
-                    qualities: tuple[int, ...] | None = None):
+                    qualities: tuple[int, ...] | None = None, commit: float | None = None):
     if arch == "vq":
-        return VQObjective(config, qualities=qualities) if lmbda is None else \
-            VQObjective(config, lmbda, qualities=qualities)
+        return VQObjective(config, **{k: v for k, v in (("lmbda", lmbda), ("commit", commit)) if v is not None},
+                           qualities=qualities)
     if arch == "hyperprior":
-        if qualities is not None:
-            raise ValueError("the hyperprior peer has a single rate: --qualities applies to the vq model only")
+        if qualities is not None or commit is not None:
+            raise ValueError("--qualities and --commit apply to the vq model only")
         return HyperpriorObjective() if lmbda is None else HyperpriorObjective(lmbda=lmbda)
     raise ValueError(f"unknown architecture {arch!r} (choose vq or hyperprior)")

@@ -89,7 +89,9 @@ class ImageModel(nn.Module):
         ``x`` ``[B, 3, H, W]`` in [0, 1], H and W multiples of 32. Returns ``x_hat``
         ``[B, 3, H, W]``, ``bits`` ``[B]`` (ideal code length of the sent indices under the
         current prior), ``rate`` (differentiable soft estimate of the same, bits per image
-        ``[B]``), ``commit`` and ``predict`` (latent losses), ``stats`` (floats for logging).
+        ``[B]``), and three latent losses: ``commit`` (``y`` to its all-stage approximation; the only
+        one that reaches ``g_a``), ``commit_coarse`` (``z`` to its codewords) and ``predict`` (the
+        coarse prediction ``mu`` to ``y``).
         """
         c = self.config
         y = self.analysis(x)
@@ -128,7 +130,8 @@ class ImageModel(nn.Module):
             "x_hat": x_hat,
             "bits": bits,
             "rate": rate,
-            "commit": F.mse_loss(y, approx.detach()) + F.mse_loss(z, zq.detach()),
+            "commit": F.mse_loss(y, approx.detach()),
+            "commit_coarse": F.mse_loss(z, zq.detach()),
             "predict": F.mse_loss(mu, y.detach()),
         }
 
