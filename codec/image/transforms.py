@@ -3,7 +3,7 @@
 The fine transforms follow Ballé et al.'s strided convolutions with GDN/IGDN (four 2x steps,
 x16 downsampling), which learn fastest per CPU second among the designs we measured, optionally
 followed (analysis) and preceded (synthesis) by residual blocks at latent resolution. The
-shipped weights (gmq-v1 to v3) have one block each. Without them a plain autoencoder learned
+shipped weights (gmq-v1 to v5) have one block each. Without them a plain autoencoder learned
 faster from scratch (+0.89 and +1.05 dB validation PSNR at steps 800 and 1,000, 9% fewer seconds
 per step; ``benchmarks/bench_learning.py``), but in the full VQ model that lead was gone by step
 2,500. The coarse transforms take the fine latent one more 2x step down (stride 32) and back.
