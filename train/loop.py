@@ -66,6 +66,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--qualities", type=lambda v: tuple(int(q) for q in v.split(",")), default=None,
                    help="comma-separated qualities a step may draw (default: all, uniformly)")
     p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--clip", type=float, default=5.0,
+                   help="clip the global gradient norm to this (0: no clipping; default %(default)s)")
     p.add_argument("--warmup", type=int, default=300)
     p.add_argument("--decay-start", type=int, default=None, help="step where cosine decay begins")
     p.add_argument("--decay-steps", type=int, default=20000)
@@ -114,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     val = ImageBank(val_files[: args.val_images], 256).center_crops(256).to(device)
 
     recipe = {"lmbda": args.lmbda, "commit": args.commit, "qualities": args.qualities, "lr": args.lr,
-              "batch": args.batch, "crop": args.crop, "data": str(args.data), "world_size": world,
+              "clip": args.clip, "batch": args.batch, "crop": args.crop, "data": str(args.data), "world_size": world,
               "init": str(args.init) if saved is None and args.init is not None else None}
     state = {"step": 0, "elapsed": 0.0, "best": -1e9, "arch": args.arch, "config": json.loads(config.to_json())}
     if saved is not None:
@@ -172,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         loss, stats = objective.loss(net, x, rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        stats["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(),
+                                                            args.clip if args.clip > 0 else math.inf).item()
         opt.step()
         state["step"] += 1
         objective.after_step(state["step"])
