@@ -166,6 +166,22 @@ def test_export_writes_manifest_and_loads(data, tmp_path):
         load_image_model("t1", weights)
 
 
+def test_export_adds_the_training_behind_the_init_weights(tmp_path):
+    from train.export import lineage
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    parent = {"file": "p1.safetensors", "sha256": "0" * 64, "training": {"steps": 1000, "wall_hours": 2.5}}
+    (weights / "manifest.json").write_text(json.dumps({"format": 1, "default": "p1", "models": {"p1": parent}}))
+    run = {"steps": 40, "wall_hours": 0.1, "lr": 1e-4}
+    assert lineage(run, "elsewhere/p1.safetensors", weights) == {
+        "steps": 1040, "wall_hours": 2.6, "lr": 1e-4, "init_model": "p1", "run_steps": 40}
+    assert lineage(run, None, weights) == run and lineage(run, "p2.safetensors", weights) == run
+    (tmp_path / "p1.safetensors").write_bytes(b"other bytes")  # at hand, but not the manifest's file
+    assert lineage(run, str(tmp_path / "p1.safetensors"), weights) == run
+    assert lineage(run, "p1.safetensors", tmp_path / "no-weights-here") == run
+
+
 @pytest.mark.skipif(shutil.which("torchrun", path=os.path.dirname(sys.executable)) is None, reason="torchrun missing")
 def test_two_process_ddp_replicas_stay_identical(data, tmp_path):
     out = tmp_path / "ddp"

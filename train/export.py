@@ -5,6 +5,11 @@
 Steps: round the model to fp16, set the context class maps, estimate the integer frequency
 tables from training crops (never Kodak), write safetensors, add the manifest entry, then run the
 same evaluation as ``codec eval`` on the shipped file and record its numbers in the manifest.
+
+The manifest's ``training.steps`` and ``wall_hours`` count everything behind the weights: when
+the run started with ``--init`` from a model of this manifest (matched by file name, and by
+sha256 where the file is at hand), that model's totals are added and it is named in
+``init_model``; ``run_steps`` is the run's own share.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from codec.image.config import ImageModelConfig
 from codec.image.evaluate import evaluate_folder
 from codec.image.model import ImageModel
 from codec.image.tables import freeze
-from codec.weights import default_weights_dir, load_manifest, save_image_model, write_manifest
+from codec.weights import (WeightsError, default_weights_dir, load_manifest, save_image_model, sha256_file,
+                           write_manifest)
 
 from .checkpoint import load_checkpoint
 from .data import ImageBank, list_images, split_train_val
@@ -37,6 +43,28 @@ def _crops(data: Path, count: int, crop: int, batch: int, seed: int):
     rng = np.random.default_rng(seed)
     for _ in range(0, count, batch):
         yield bank.random_batch(batch, crop, rng)
+
+
+def lineage(training: dict, init: str | None, weights_dir: Path) -> dict:
+    """``training`` (this run's steps and hours) extended with the totals of the shipped model
+    it was initialized from, when ``init`` names a file of ``weights_dir``'s manifest."""
+    if not init:
+        return training
+    try:
+        models = load_manifest(weights_dir)["models"]
+    except WeightsError:
+        return training
+    init_path = Path(init)
+    for model_id, entry in sorted(models.items()):
+        if entry.get("file") != init_path.name or "training" not in entry:
+            continue
+        if init_path.is_file() and sha256_file(init_path) != entry.get("sha256"):
+            continue
+        parent = entry["training"]
+        return {**training, "init_model": model_id, "run_steps": training["steps"],
+                "steps": training["steps"] + parent.get("steps", 0),
+                "wall_hours": round(training["wall_hours"] + parent.get("wall_hours", 0.0), 2)}
+    return training
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,10 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     loaded = freeze(model, model_id, _crops(args.data, args.crops, 256, 16, seed=1))
     recipe = meta.get("recipe", {})
+    training = {"steps": meta["step"], "wall_hours": round(meta["elapsed"] / 3600, 2),
+                "data": "shared/data/train (BSDS500 + Urban100 subset), validation split held out",
+                **{k: v for k, v in recipe.items() if k != "data"}}
     entry = {"qualities": list(range(1, config.num_qualities + 1)),
-             "training": {"steps": meta["step"], "wall_hours": round(meta["elapsed"] / 3600, 2),
-                          "data": "shared/data/train (BSDS500 + Urban100 subset), validation split held out",
-                          **{k: v for k, v in recipe.items() if k != "data"}}}
+             "training": lineage(training, recipe.get("init"), args.weights)}
     entry = save_image_model(loaded, args.weights, entry, make_default=not args.no_default)
     size = (args.weights / entry["file"]).stat().st_size
     print(f"wrote {args.weights / entry['file']} ({size:,} bytes, sha256 {entry['sha256'][:12]}...) "
