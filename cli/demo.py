@@ -35,8 +35,8 @@ def main() -> int:
     training = entry.get("training", {})
     print(f"model {base.model_id}: {training.get('steps', '?')} training steps, "
           f"{training.get('wall_hours', '?')} h of training on {training.get('data', '?')}")
-    print("note: a CPU-trained, still undertrained model; README 'Results' compares it with JPEG, WebP, "
-          "JPEG 2000 and BPG")
+    print("note: a still undertrained model (CPU training plus short GPU sprints); README 'Results' "
+          "compares it with JPEG, WebP, JPEG 2000 and BPG")
     image = open_image(SAMPLE)
     original = np.asarray(image.convert("RGB"))
     pixels = image.width * image.height
