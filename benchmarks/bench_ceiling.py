@@ -34,7 +34,7 @@ def measure(model, x: torch.Tensor) -> dict:
     """``x`` ``[1, 3, H, W]`` in [0, 1], H and W multiples of 32. Mean squared errors of the
     image at every quality and unquantized (``ceiling``), and latent SNRs (dB) per quality."""
     y = model.analysis(x)
-    indices = model.encode_indices(x)
+    indices = model.indices_from_latent(y)
     row = {"ceiling": F.mse_loss(model.synthesis(y).clamp(0, 1), x).item()}
     for q in range(1, len(indices)):
         y_hat = model.latent_from_indices(indices[: q + 1])

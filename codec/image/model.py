@@ -148,8 +148,12 @@ class ImageModel(nn.Module):
     def encode_indices(self, x: torch.Tensor, quality: int | None = None) -> list[torch.Tensor]:
         """All index tensors of ``x`` ``[B, 3, H, W]``: ``[iz, i_0, ..., i_{q-1}]``, each
         ``[B, M, h_l, w_l]`` int64 (q = quality, default all stages)."""
+        return self.indices_from_latent(self.analysis(x), quality)
+
+    @torch.no_grad()
+    def indices_from_latent(self, y: torch.Tensor, quality: int | None = None) -> list[torch.Tensor]:
+        """``y = g_a(x)`` ``[B, C, h, w]`` -> ``[iz, i_0, ..., i_{q-1}]`` as in ``encode_indices``."""
         stages = self.config.num_qualities if quality is None else quality
-        y = self.analysis(x)
         iz = self.coarse_vq.indices(self.coarse_analysis(y))
         residual = y - self.coarse_synthesis(self.coarse_vq.lookup(iz))
         out = [iz]
