@@ -58,10 +58,15 @@ def test_timed_run_decays_over_its_last_minutes(data, tmp_path):
     args = [a for a in _args(data, out, 0) if a not in ("--steps", "0")]
     assert main(args + ["--minutes", "0.05", "--decay-minutes", "0.025", "--lr", "1e-3"]) == 0
     state = json.loads((out / "latest" / "state.json").read_text())
-    recipe = state["recipe"]
-    assert 0 < recipe["decay_start"] < state["step"] and recipe["decay_steps"] >= 1
+    plan = state["schedule"]
+    assert 0 < plan["decay_start"] < state["step"] and plan["decay_steps"] >= 1
     last = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
     assert last["lr"] < 1e-3
+    # a resumed leg goes on with the planned decay instead of jumping back to the base rate
+    assert main(args + ["--steps", str(state["step"] + 2), "--lr", "1e-3"]) == 0
+    resumed = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
+    expected = learning_rate(resumed["step"] - 1, 1e-3, 2, plan["decay_start"], plan["decay_steps"])
+    assert resumed["lr"] == pytest.approx(expected) and resumed["lr"] <= last["lr"]
 
 
 def test_checkpoint_pieces_join_back_exactly(data, tmp_path):

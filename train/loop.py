@@ -9,7 +9,7 @@ Several (DistributedDataParallel; gloo on CPU, nccl on GPU)::
     torchrun --nproc_per_node 2 -m train.loop --out checkpoints/vq --minutes 60
 
 SIGTERM or Ctrl-C ends the run after the current step with a checkpoint. Runs resume exactly
-from ``OUT/latest`` (model, optimizer, step, RNG states, elapsed time);
+from ``OUT/latest`` (model, optimizer, step, RNG states, elapsed time, a decay already planned);
 ``--init WEIGHTS`` starts from exported weights with a fresh optimizer when no checkpoint exists.
 Every ``--checkpoint-minutes`` the run validates on a fixed split of the training folders
 (never Kodak), appends a line to ``OUT/log.jsonl`` and saves ``latest`` (and ``best``). Each run
@@ -135,7 +135,11 @@ def main(argv: list[str] | None = None) -> int:
 
     start, last_ckpt = time.time(), time.time()
     elapsed0, step0 = state["elapsed"], state["step"]
-    decay_start, decay_steps = args.decay_start, args.decay_steps
+    if args.decay_start is not None:
+        state["schedule"] = {"decay_start": args.decay_start, "decay_steps": args.decay_steps}
+    schedule = state.get("schedule")  # a decay fixed in an earlier leg goes on after a resume
+    decay_start, decay_steps = (schedule["decay_start"], schedule["decay_steps"]) if schedule else \
+        (None, args.decay_steps)
     interval: dict[str, list[float]] = {}
     bar = tqdm(initial=state["step"], total=args.steps, disable=rank != 0, dynamic_ncols=True, desc="train",
                mininterval=0.1 if sys.stderr.isatty() else 60)  # a log file gets a line a minute
@@ -187,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                 now - start >= (args.minutes - args.decay_minutes) * 60:
             decay_start, decay_steps = state["step"], timed_decay_steps(state["step"] - step0, now - start,
                                                                          args.decay_minutes)
-            state["recipe"].update(decay_start=decay_start, decay_steps=decay_steps)
+            state["schedule"] = {"decay_start": decay_start, "decay_steps": decay_steps}
         stop = (args.steps is not None and state["step"] >= args.steps) or bool(interrupted) or \
                (args.minutes is not None and now - start >= args.minutes * 60)
         if world > 1:  # every replica must agree on stopping and checkpointing
