@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codec.scene.codec import _grid
+from codec.scene.codec import quantization_grid
 from codec.scene.io import read
 from codec.scene.morton import morton_order
 from codec.scene.presets import get_preset
@@ -52,7 +52,7 @@ def main() -> int:
     preset = get_preset(args.quality)
     for rel in FILES:
         scene = read(args.data / rel)
-        origin, step = _grid(scene, preset)
+        origin, step = quantization_grid(scene, preset)
         order = morton_order(positions_to_int(scene.means, origin, step))
         qs = uniform_to_int(scene.log_scales[order], preset.scale_step)
         qc = np.round(scene.sh_dc[order] / preset.color_step).astype(np.int64)

@@ -34,13 +34,15 @@ from .quantize import (kmeans, opacity_from_int, opacity_to_int, positions_from_
                        quats_from_components, quats_to_int, uniform_from_int, uniform_to_int)
 from .streams import bucket, decode_categorical, decode_residuals, encode_categorical, encode_residuals
 
-__all__ = ["SceneCodec", "SCENE_FORMAT_VERSION", "encode_scene", "decode_scene", "canonical_order"]
+__all__ = ["SceneCodec", "SCENE_FORMAT_VERSION", "encode_scene", "decode_scene", "canonical_order",
+           "quantization_grid"]
 
 SCENE_FORMAT_VERSION = 1
 MAX_ALPHABET = 1 << 16
 
 
-def _grid(scene: GaussianScene, preset: Preset) -> tuple[np.ndarray, float]:
+def quantization_grid(scene: GaussianScene, preset: Preset) -> tuple[np.ndarray, float]:
+    """(origin [3] float64, fine step in scene units) of the position grid ``preset`` puts on ``scene``."""
     lo, hi = scene.bounds()
     extent = float(max((hi - lo).max(), 1e-6))
     step = extent / (1 << preset.pos_bits)
@@ -169,7 +171,7 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
     n, k = len(scene), scene.sh_rest.shape[1]
     header: dict = {"n": n, "quality": quality, "sh_degree": scene.sh_degree}
     sections: list[tuple[str, bytes]] = []
-    origin, step = _grid(scene, preset)
+    origin, step = quantization_grid(scene, preset)
     q = positions_to_int(scene.means, origin, step)
     order = morton_order(q)
     q = q[order]
