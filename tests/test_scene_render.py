@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from codec.scene.data import SH_C0, GaussianScene
-from codec.scene.render import Camera, project, render
+from codec.scene.render import Camera, contributions, project, render
 
 torch.set_num_threads(1)
 
@@ -70,3 +70,20 @@ def test_sh_degree1_view_dependence():
     s = GaussianScene(np.array([[0.0, 0, 2]]), np.log([[0.3] * 3]), [[1.0, 0, 0, 0]], [5.0], np.zeros((1, 3)), rest)
     px = render(s, _cam(16))[8, 8].numpy()
     np.testing.assert_allclose(px, 0.99 * (0.5 + 0.4886025119029199), atol=2e-3)  # alpha capped at 0.99
+
+
+def test_contributions_are_the_largest_compositing_weights():
+    """Front Gaussian: its own (capped) alpha at the centre pixel; one behind it: its alpha times
+    what the front one leaves; one hidden behind an opaque stack or off screen: 0."""
+    means = np.array([[0, 0, 1.0], [0, 0, 3.0], [50.0, 0, 1.0]])
+    s = _scene(means, 0.5, np.ones((3, 3)), 0.6)
+    w = contributions(s, [_cam(16)])
+    a1 = 0.6 * math.exp(-0.5 * 0.5 / ((64 * 0.5) ** 2 + 0.3))  # centre sits between pixels
+    a2 = 0.6 * math.exp(-0.5 * 0.5 / ((64 * 0.5 / 3) ** 2 + 0.3))
+    assert w[0] == pytest.approx(a1, rel=1e-4) and w[1] == pytest.approx((1 - a1) * a2, rel=1e-4)
+    assert w[2] == 0.0
+    hidden = _scene(np.array([[0, 0, 1.0]] * 30 + [[0, 0, 5.0]]), 1.0, np.ones((31, 3)), 0.99)
+    assert contributions(hidden, [_cam(16)])[-1] == 0.0  # pixels stopped before reaching it
+    # over several views the largest weight wins: the hidden one is in front when seen from behind
+    back = Camera(np.diag([-1.0, 1.0, -1.0]), np.array([0.0, 0.0, 6.0]), 64.0, 64.0, 8, 8, 16, 16)
+    assert contributions(hidden, [_cam(16), back])[-1] > 0.9

@@ -11,8 +11,10 @@ One function per stage, as in 3DGS/gsplat "classic" mode:
    stops once its transmittance would fall under 1e-4. Gaussians are processed in chunks so
    memory stays bounded whatever the scene.
 
-:func:`render` chains them. Camera convention is OpenCV (x right, y down, z forward), the
-same axes as a 3DGS ``.ply``. Letters: N Gaussians, H x W image.
+:func:`render` chains them; :func:`contributions` runs the same compositing to find how much
+each Gaussian can weigh in any pixel of a set of views (for pruning). Camera convention is
+OpenCV (x right, y down, z forward), the same axes as a 3DGS ``.ply``. Letters: N Gaussians,
+H x W image.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import torch
 
 from .data import GaussianScene
 
-__all__ = ["Camera", "project", "sh_colors", "rasterize", "render", "Projected"]
+__all__ = ["Camera", "project", "sh_colors", "rasterize", "render", "contributions", "Projected"]
 
 TILE = 8
 CHUNK = 2048
@@ -165,26 +167,25 @@ def sh_colors(scene: GaussianScene, index: torch.Tensor, cam_center: np.ndarray)
     return (col + 0.5).clamp_min(0.0)
 
 
-def rasterize(proj: Projected, colors: torch.Tensor, opacities: torch.Tensor, width: int, height: int,
-              background: float = 0.0) -> torch.Tensor:
-    """Stage 3: [H, W, 3] float32 image by sorted front-to-back alpha compositing per tile."""
-    image = torch.full((height, width, 3), float(background))
-    v = proj.index.numel()
-    if v == 0:
-        return image
+def _tile_weights(proj: Projected, opacities: torch.Tensor, width: int, height: int):
+    """Front-to-back compositing weights, tile by tile.
+
+    Yields ``(box, pieces, trans)`` per tile that any Gaussian touches: ``box`` = (y0, y1, x0,
+    x1) pixel bounds, ``pieces`` a list of (``g`` [G] int64 indices into ``proj``, ``w`` [P, G]
+    float32 weights alpha * T of those Gaussians at the tile's P pixels), ``trans`` [P] the
+    transmittance left at each pixel.
+    """
     # Opacity-aware footprint: alpha = o exp(-d^2/2) reaches 1/255 only for d^2 <= 2 ln(255 o),
     # so the tile box shrinks from 3 sigma to that (and Gaussians with 255 o <= 1 never show).
     # Pixels left out would all have alpha < 1/255, which compositing skips anyway: lossless.
     reach = torch.sqrt(2.0 * torch.log((255.0 * opacities).clamp_min(1.0)))
-    visible = reach > 0
     radius_eff = torch.minimum(proj.radius, torch.ceil(proj.radius / 3.0 * reach) + 1.0)
-    order = torch.nonzero(visible).squeeze(1)
+    order = torch.nonzero(reach > 0).squeeze(1)
     order = order[torch.argsort(proj.depth[order], stable=True)]
     v = order.numel()
     if v == 0:
-        return image
-    xy, conic, radius = proj.xy[order], proj.conic[order], radius_eff[order]
-    colors, opac = colors[order], opacities[order]
+        return
+    xy, conic, radius, opac = proj.xy[order], proj.conic[order], radius_eff[order], opacities[order]
     tw, th = (width + TILE - 1) // TILE, (height + TILE - 1) // TILE
     x0 = ((xy[:, 0] - radius) / TILE).floor().clamp(0, tw - 1).long()
     x1 = ((xy[:, 0] + radius) / TILE).floor().clamp(0, tw - 1).long()
@@ -210,7 +211,7 @@ def rasterize(proj: Projected, colors: torch.Tensor, opacities: torch.Tensor, wi
         pix = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)  # [P, 2]
         trans = torch.ones(pix.shape[0])
         alive = torch.ones(pix.shape[0], dtype=torch.bool)
-        acc = torch.zeros(pix.shape[0], 3)
+        pieces = []
         ids = gid[bounds[t]:bounds[t + 1]]
         for c0 in range(0, ids.numel(), CHUNK):
             g = ids[c0:c0 + CHUNK]
@@ -223,13 +224,25 @@ def rasterize(proj: Projected, colors: torch.Tensor, opacities: torch.Tensor, wi
             t_before = torch.cat([torch.ones(alpha.shape[0], 1), tcum[:, :-1]], 1) * trans[:, None]
             stop = t_before * (1.0 - alpha) < T_MIN  # the Gaussian that would end the pixel is left out
             alpha = torch.where(stop, torch.zeros_like(alpha), alpha)
-            acc += (alpha * t_before) @ colors[g]
+            pieces.append((order[g], alpha * t_before))
             trans = trans * torch.prod(1.0 - alpha, dim=1)
             alive &= ~stop.any(dim=1)
             if not bool(alive.any()):
                 break
-        img = acc + trans[:, None] * background
-        image[py0:py1, px0:px1] = img.reshape(py1 - py0, px1 - px0, 3)
+        yield (py0, py1, px0, px1), pieces, trans
+
+
+def rasterize(proj: Projected, colors: torch.Tensor, opacities: torch.Tensor, width: int, height: int,
+              background: float = 0.0) -> torch.Tensor:
+    """Stage 3: [H, W, 3] float32 image by sorted front-to-back alpha compositing per tile.
+
+    ``colors`` [V, 3] and ``opacities`` [V] belong to the V projected Gaussians of ``proj``."""
+    image = torch.full((height, width, 3), float(background))
+    for (py0, py1, px0, px1), pieces, trans in _tile_weights(proj, opacities, width, height):
+        acc = torch.zeros(trans.shape[0], 3)
+        for g, w in pieces:
+            acc += w @ colors[g]
+        image[py0:py1, px0:px1] = (acc + trans[:, None] * background).reshape(py1 - py0, px1 - px0, 3)
     return image
 
 
@@ -240,3 +253,19 @@ def render(scene: GaussianScene, cam: Camera, background: float = 0.0) -> torch.
         colors = sh_colors(scene, proj.index, cam.center)
         opac = torch.sigmoid(torch.from_numpy(np.array(scene.opacity_logits[proj.index.numpy()])))
         return rasterize(proj, colors, opac, cam.width, cam.height, background)
+
+
+def contributions(scene: GaussianScene, cams: list[Camera]) -> np.ndarray:
+    """[N] float32: each Gaussian's largest compositing weight ``alpha * T`` at any pixel of any
+    of ``cams`` (0 for one that never reaches a pixel); its most a render pixel can owe to it."""
+    best = torch.zeros(len(scene))
+    with torch.no_grad():
+        for cam in cams:
+            proj = project(scene, cam)
+            opac = torch.sigmoid(torch.from_numpy(np.array(scene.opacity_logits[proj.index.numpy()])))
+            view = torch.zeros(proj.index.numel())
+            for _, pieces, _ in _tile_weights(proj, opac, cam.width, cam.height):
+                for g, w in pieces:
+                    view[g] = torch.maximum(view[g], w.max(dim=0).values)
+            best[proj.index] = torch.maximum(best[proj.index], view)
+    return best.numpy()
