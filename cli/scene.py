@@ -6,6 +6,7 @@ Only argument handling lives here; the work is in :mod:`codec.scene`.
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from pathlib import Path
 
@@ -35,7 +36,9 @@ def register(subparsers) -> None:
     p.add_argument("--quality", type=int, default=DEFAULT_QUALITY, choices=sorted(PRESETS),
                    help=f"preset (default {DEFAULT_QUALITY}); higher is larger and more accurate")
     p.add_argument("--prune", action="store_true",
-                   help="drop Gaussians with opacity < 1/255 and the 10%% least significant (opacity x volume)")
+                   help="drop the Gaussians that weigh under 1/255 in every pixel of 16 orbit views at "
+                        "512x512 (5 and 40 degrees elevation); renders them, so it takes about a minute "
+                        "for 150k Gaussians")
     p.add_argument("-f", "--force", action="store_true", help="overwrite OUT")
     p.set_defaults(func=_encode)
 
@@ -83,12 +86,20 @@ def _encode(args: argparse.Namespace) -> int:
 
     scene = read(args.input)
     out = args.output or args.input.with_name(args.input.name.split(".")[0] + ".gsz")
+    if out.exists() and not args.force:  # before any slow work; write_file checks again
+        from codec.errors import OutputExistsError
+
+        raise OutputExistsError(f"{out} exists (use --force to overwrite)")
     t = time.perf_counter()
-    data = SceneCodec(quality=args.quality, prune=args.prune).encode(scene)
+    views = functools.partial(common.progress_bar, desc="prune", unit="view", quiet=args.quiet)
+    codec = SceneCodec(quality=args.quality, prune=args.prune, progress=views)
+    data = codec.encode(scene)
     write_file(out, data, force=args.force)
     if not args.quiet:
-        print(f"{out}: {common.format_bytes(len(data))}, {len(scene)} Gaussians, "
-              f"{8 * len(data) / max(len(scene), 1):.2f} bits/Gaussian, {time.perf_counter() - t:.2f} s")
+        kept = len(codec.last_order)
+        pruned = f" ({len(scene) - kept} pruned)" if args.prune else ""
+        print(f"{out}: {common.format_bytes(len(data))}, {kept} Gaussians{pruned}, "
+              f"{8 * len(data) / max(kept, 1):.2f} bits/Gaussian, {time.perf_counter() - t:.2f} s")
     return 0
 
 

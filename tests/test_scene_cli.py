@@ -27,7 +27,7 @@ def test_encode_decode_info_convert(ply, tmp_path, capsys):
     assert gsz.stat().st_size < ply.stat().st_size / 3
     assert main(["scene", "encode", str(ply), "-o", str(gsz)]) == 1  # exists, no --force
     assert "exists" in capsys.readouterr().err
-    assert main(["scene", "encode", str(ply), "-o", str(gsz), "--force", "--prune"]) == 0
+    assert main(["scene", "encode", str(ply), "-o", str(gsz), "--force", "--quality", "4"]) == 0
     out = tmp_path / "back.ply"
     assert main(["scene", "decode", str(gsz), "-o", str(out)]) == 0
     assert read(out).sh_degree == 1
@@ -61,3 +61,15 @@ def test_errors_exit_1(tmp_path, capsys):
     assert main(["scene", "render", str(bad), "-o", str(tmp_path / "x.png"), "--camera", "bogus"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("codec: error:") == 4
+
+
+def test_encode_prune_reports_what_it_dropped(tmp_path, capsys):
+    rng = np.random.default_rng(6)
+    n = 60
+    opacity = np.where(np.arange(n) < 10, -8.0, 3.0)  # ten under 1/255: nothing can see them
+    s = GaussianScene(rng.normal(0, 1, (n, 3)), np.full((n, 3), -5.0), rng.normal(size=(n, 4)), opacity,
+                      rng.normal(0, 1, (n, 3)))
+    ply, gsz = tmp_path / "p.ply", tmp_path / "p.gsz"
+    write(s, ply)
+    assert main(["scene", "encode", str(ply), "-o", str(gsz), "--prune"]) == 0
+    assert "(10 pruned)" in capsys.readouterr().out and len(read(gsz)) == n - 10

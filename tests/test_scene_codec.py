@@ -84,9 +84,12 @@ def test_covariance_error_bounded_relative_to_size(scene):
 
 def test_sh0_prune_and_empty():
     s = _scene(300, 0)
+    s = GaussianScene(s.means, s.log_scales - 2, s.quats, s.opacity_logits, s.sh_dc)  # small: renders fast
     codec = SceneCodec(quality=2, prune=True)
     dec = codec.decode(codec.encode(s))
     assert 0 < len(dec) < len(s) and dec.sh_degree == 0 and len(codec.last_order) == len(dec)
+    kept = s.subset(codec.last_order)  # what pruning kept is coded like any scene
+    assert sigmoid(kept.opacity_logits).min() >= 1 / 255
     empty = GaussianScene.empty(0)
     assert len(SceneCodec().decode(SceneCodec().encode(empty))) == 0
 

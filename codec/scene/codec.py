@@ -2,8 +2,8 @@
 
 Pipeline (encode; decode runs it backwards, every stage vectorized numpy):
 
-1. optional pruning (``prune=True``): drop Gaussians whose opacity is under 1/255 or whose
-   significance (opacity x volume) is in the lowest ``prune_fraction``;
+1. optional pruning (``prune=True``, ``prune.py``): drop Gaussians that weigh under 1/255 in
+   every pixel of 16 reference views;
 2. positions to a grid (``presets.py``), Morton order of the grid cells; the decoded scene
    comes out in this order;
 3. per-attribute integers (``quantize.py``) coded by ``streams.py`` through ``entropy``:
@@ -19,6 +19,7 @@ per stream; ``docs/scenes.md`` documents the layout.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -152,21 +153,17 @@ def _offset_cat(values: np.ndarray, ctx=None, t: int = 1) -> tuple[bytes, int, i
     return encode_categorical(values - lo, k, ctx, t), lo, k
 
 
-def _prune_mask(scene: GaussianScene, fraction: float) -> np.ndarray:
-    op = sigmoid(scene.opacity_logits)
-    keep = op >= 1.0 / 255.0
-    if fraction > 0 and len(scene):
-        sig = op * np.exp(scene.log_scales.astype(np.float64).sum(axis=1))
-        keep &= sig > np.quantile(sig, fraction)
-    return keep
-
-
 def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bool = False,
-                 prune_fraction: float = 0.1) -> tuple[bytes, np.ndarray]:
-    """Encode; returns (file bytes, [M] int64 indices of the input Gaussians in decoded order)."""
+                 progress: Callable[[Iterable], Iterable] | None = None) -> tuple[bytes, np.ndarray]:
+    """Encode; returns (file bytes, [M] int64 indices of the input Gaussians in decoded order).
+
+    ``progress`` wraps the reference views that pruning renders (e.g. a progress bar)."""
     preset = get_preset(quality)
-    kept = np.nonzero(_prune_mask(scene, prune_fraction))[0] if prune else np.arange(len(scene))
-    if prune:
+    kept = np.arange(len(scene))
+    if prune and len(scene):
+        from .prune import prune_mask  # renders with torch: loaded only when pruning
+
+        kept = np.nonzero(prune_mask(scene, progress))[0]
         scene = scene.subset(kept)
     n, k = len(scene), scene.sh_rest.shape[1]
     header: dict = {"n": n, "quality": quality, "sh_degree": scene.sh_degree}
@@ -352,22 +349,22 @@ def decode_scene(data: bytes) -> GaussianScene:
 class SceneCodec:
     """Library entry point: ``SceneCodec(quality=3).encode(scene) -> bytes``, ``.decode(data)``.
 
-    ``prune=True`` drops near-invisible and least significant Gaussians before coding.
+    ``prune=True`` drops the Gaussians that weigh under 1/255 in every pixel of 16 reference
+    views (``prune.py``; renders, so it takes seconds per view); ``progress`` wraps those views.
     The decoded scene holds the Gaussians in the codec's order (Morton order of the grid);
     :attr:`last_order` gives, after ``encode``, the input index of each decoded Gaussian.
     """
 
-    def __init__(self, quality: int = DEFAULT_QUALITY, prune: bool = False, prune_fraction: float = 0.1):
+    def __init__(self, quality: int = DEFAULT_QUALITY, prune: bool = False,
+                 progress: Callable[[Iterable], Iterable] | None = None):
         get_preset(quality)
-        if not 0.0 <= prune_fraction < 1.0:
-            raise InvalidInputError(f"prune_fraction must be in [0, 1), got {prune_fraction}")
-        self.quality, self.prune, self.prune_fraction = quality, prune, prune_fraction
+        self.quality, self.prune, self.progress = quality, prune, progress
         self.last_order: np.ndarray | None = None
 
     def encode(self, scene: GaussianScene) -> bytes:
         if not isinstance(scene, GaussianScene):
             raise TypeError(f"encode expects a GaussianScene, got {type(scene).__name__}")
-        data, self.last_order = encode_scene(scene, self.quality, self.prune, self.prune_fraction)
+        data, self.last_order = encode_scene(scene, self.quality, self.prune, self.progress)
         return data
 
     def decode(self, data: bytes) -> GaussianScene:

@@ -19,6 +19,7 @@ H x W image.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -255,7 +256,7 @@ def render(scene: GaussianScene, cam: Camera, background: float = 0.0) -> torch.
         return rasterize(proj, colors, opac, cam.width, cam.height, background)
 
 
-def contributions(scene: GaussianScene, cams: list[Camera]) -> np.ndarray:
+def contributions(scene: GaussianScene, cams: Iterable[Camera]) -> np.ndarray:
     """[N] float32: each Gaussian's largest compositing weight ``alpha * T`` at any pixel of any
     of ``cams`` (0 for one that never reaches a pixel); its most a render pixel can owe to it."""
     best = torch.zeros(len(scene))
