@@ -26,7 +26,8 @@ import torch.nn.functional as F
 from codec.image.config import ImageModelConfig
 from codec.image.transforms import AnalysisTransform, SynthesisTransform
 from train.data import ImageBank, list_images, split_train_val
-from train.loop import DEFAULT_DATA, learning_rate
+from train.loop import (DEFAULT_BATCH, DEFAULT_CLIP, DEFAULT_CROP, DEFAULT_DATA, DEFAULT_LR, DEFAULT_WARMUP,
+                        learning_rate)
 from train.objectives import psnr
 
 
@@ -43,12 +44,12 @@ def probe(config: ImageModelConfig, bank: ImageBank, val: torch.Tensor, steps: i
     for step in range(1, steps + 1):
         t0 = time.process_time()
         for group in opt.param_groups:
-            group["lr"] = learning_rate(step - 1, lr, 300, None, 1)
-        x = bank.random_batch(8, 128, rng)
+            group["lr"] = learning_rate(step - 1, lr, DEFAULT_WARMUP, None, 1)
+        x = bank.random_batch(DEFAULT_BATCH, DEFAULT_CROP, rng)
         loss = F.mse_loss(g_s(g_a(x)), x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        torch.nn.utils.clip_grad_norm_(params, DEFAULT_CLIP)
         opt.step()
         busy += time.process_time() - t0
         if step % every == 0:
@@ -65,14 +66,14 @@ def main() -> int:
                    help="JSON overrides of ImageModelConfig, one per variant")
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--every", type=int, default=200)
-    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--lr", type=float, default=DEFAULT_LR)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=str(DEFAULT_DATA))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     train_files, val_files = split_train_val(list_images(args.data))
-    bank = ImageBank(train_files, 128)
+    bank = ImageBank(train_files, DEFAULT_CROP)
     val = ImageBank(val_files[:16], 256).center_crops(256)
     results = {}
     for text in args.configs:

@@ -41,6 +41,8 @@ from .objectives import build_objective
 __all__ = ["main", "learning_rate", "timed_decay_steps", "resolve_config", "replicas_identical"]
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "train"
+# the default recipe; benchmarks/bench_learning.py probes transforms with the same one
+DEFAULT_LR, DEFAULT_CLIP, DEFAULT_WARMUP, DEFAULT_BATCH, DEFAULT_CROP = 5e-4, 5.0, 300, 8, 128
 
 
 def learning_rate(step: int, base: float, warmup: int, decay_start: int | None, decay_steps: int) -> float:
@@ -65,14 +67,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                    help="weight of y's commitment loss, the only latent loss that reaches g_a (default: the objective's)")
     p.add_argument("--qualities", type=lambda v: tuple(int(q) for q in v.split(",")), default=None,
                    help="comma-separated qualities a step may draw (default: all, uniformly)")
-    p.add_argument("--lr", type=float, default=5e-4)
-    p.add_argument("--clip", type=float, default=5.0,
+    p.add_argument("--lr", type=float, default=DEFAULT_LR)
+    p.add_argument("--clip", type=float, default=DEFAULT_CLIP,
                    help="clip the global gradient norm to this (0: no clipping; default %(default)s)")
-    p.add_argument("--warmup", type=int, default=300)
+    p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP)
     p.add_argument("--decay-start", type=int, default=None, help="step where cosine decay begins")
     p.add_argument("--decay-steps", type=int, default=20000)
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--crop", type=int, default=128)
+    p.add_argument("--batch", type=int, default=DEFAULT_BATCH)
+    p.add_argument("--crop", type=int, default=DEFAULT_CROP)
     p.add_argument("--minutes", type=float, default=None, help="stop after this much wall time")
     p.add_argument("--decay-minutes", type=float, default=None,
                    help="with --minutes: cosine decay over the last this many minutes of the run, its length in "
