@@ -6,8 +6,8 @@ orbit, see ``evaluate.py``) at 5 and 40 degrees elevation, 8 azimuths each. Thos
 under 1/255 everywhere go: alone, none can move an 8-bit pixel of those views by more than
 about one level (Gaussians under opacity 1/255 never weigh anything). Measured on biker at
 quality 3, this drops 7 % of the Gaussians for -0.06 dB render PSNR on the (different)
-evaluation views; dropping 10 % by significance cost 0.16 dB, by lowest opacity x volume (the
-criterion this replaced) 16 dB (``docs/scenes.md``).
+evaluation views; dropping as many by lowest opacity x volume (the criterion this replaced)
+cost 13.7 dB (``benchmarks/scene_prune.py``, ``docs/scenes.md``).
 
 The reference views see the scene from outside; a viewer inside it, or much closer, may
 miss Gaussians these views never saw.
