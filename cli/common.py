@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from codec.errors import InvalidInputError
+from codec.errors import InvalidInputError, OutputExistsError
 from codec.fileio import output_path_in
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "add_command",
     "add_output_options",
     "output_path",
+    "refuse_existing",
     "progress_bar",
     "print_json",
     "format_bytes",
@@ -94,6 +95,13 @@ def output_path(args: argparse.Namespace, input_path: Path, suffix: str,
     if getattr(args, "output_dir", None) is not None:
         return output_path_in(args.output_dir, name)
     return input_path.with_name(name)
+
+
+def refuse_existing(path: Path, force: bool) -> None:
+    """OutputExistsError unless ``force`` when ``path`` exists: checked before any slow work
+    (the atomic write checks again)."""
+    if path.exists() and not force:
+        raise OutputExistsError(f"{path} exists (use --force to overwrite)")
 
 
 def progress_bar(iterable: Iterable | None = None, *, total: int | None = None,

@@ -49,7 +49,7 @@ def register(subparsers) -> None:
 
 
 def _run_eval(args: argparse.Namespace) -> int:
-    from codec.errors import InvalidInputError, OutputExistsError
+    from codec.errors import InvalidInputError
     from codec.fileio import atomic_write
     from codec.image.codec import ImageCodec
     from codec.image.evaluate import evaluate_folder
@@ -62,8 +62,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--qualities must be comma-separated integers, got {args.qualities!r}") from None
     csv_path = args.csv or args.out.with_suffix(".csv")
     for path in (args.out, csv_path):
-        if path.exists() and not args.force:
-            raise OutputExistsError(f"{path} exists (use --force to overwrite)")
+        common.refuse_existing(path, args.force)
     codecs = {q: ImageCodec(quality=q, model_id=base.model_id, models=base.models) for q in qualities}
     results, rows = evaluate_folder(args.dataset, qualities, codecs.__getitem__,
                                     progress=lambda it: common.progress_bar(it, desc="eval", unit="img", quiet=args.quiet))

@@ -91,9 +91,7 @@ def _run_encode(args: argparse.Namespace) -> int:
 
     def work(path: Path) -> str:
         out = common.output_path(args, path, SUFFIX, len(inputs))
-        if out.exists() and not args.force:
-            from codec.errors import OutputExistsError
-            raise OutputExistsError(f"{out} exists (use --force to overwrite)")
+        common.refuse_existing(out, args.force)
         image = open_image(path)
         start = time.perf_counter()
         data = codec.encode(image)
@@ -117,9 +115,7 @@ def _run_decode(args: argparse.Namespace) -> int:
 
     def work(path: Path) -> str:
         out = common.output_path(args, path, ".png", len(inputs))
-        if out.exists() and not args.force:
-            from codec.errors import OutputExistsError
-            raise OutputExistsError(f"{out} exists (use --force to overwrite)")
+        common.refuse_existing(out, args.force)
         data = read_bytes(path, max_size=MAX_TOTAL_BYTES)
         if args.quality is not None:
             data = reduce_quality(data, args.quality)

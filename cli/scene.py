@@ -86,10 +86,7 @@ def _encode(args: argparse.Namespace) -> int:
 
     scene = read(args.input)
     out = args.output or args.input.with_name(args.input.name.split(".")[0] + ".gsz")
-    if out.exists() and not args.force:  # before any slow work; write_file checks again
-        from codec.errors import OutputExistsError
-
-        raise OutputExistsError(f"{out} exists (use --force to overwrite)")
+    common.refuse_existing(out, args.force)  # before pruning renders for a minute
     t = time.perf_counter()
     views = functools.partial(common.progress_bar, desc="prune", unit="view", quiet=args.quiet)
     codec = SceneCodec(quality=args.quality, prune=args.prune, progress=views)
