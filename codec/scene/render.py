@@ -247,12 +247,17 @@ def rasterize(proj: Projected, colors: torch.Tensor, opacities: torch.Tensor, wi
     return image
 
 
+def _opacities(scene: GaussianScene, proj: Projected) -> torch.Tensor:
+    """[V] float32 opacities (after sigmoid) of the projected Gaussians."""
+    return torch.sigmoid(torch.from_numpy(np.array(scene.opacity_logits[proj.index.numpy()])))
+
+
 def render(scene: GaussianScene, cam: Camera, background: float = 0.0) -> torch.Tensor:
     """[H, W, 3] float32 render of ``scene`` from ``cam`` (values >= 0, not clamped to 1)."""
     with torch.no_grad():
         proj = project(scene, cam)
         colors = sh_colors(scene, proj.index, cam.center)
-        opac = torch.sigmoid(torch.from_numpy(np.array(scene.opacity_logits[proj.index.numpy()])))
+        opac = _opacities(scene, proj)
         return rasterize(proj, colors, opac, cam.width, cam.height, background)
 
 
@@ -263,7 +268,7 @@ def contributions(scene: GaussianScene, cams: Iterable[Camera]) -> np.ndarray:
     with torch.no_grad():
         for cam in cams:
             proj = project(scene, cam)
-            opac = torch.sigmoid(torch.from_numpy(np.array(scene.opacity_logits[proj.index.numpy()])))
+            opac = _opacities(scene, proj)
             view = torch.zeros(proj.index.numel())
             for _, pieces, _ in _tile_weights(proj, opac, cam.width, cam.height):
                 for g, w in pieces:
