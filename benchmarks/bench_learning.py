@@ -18,6 +18,7 @@ import argparse
 import json
 import time
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -31,13 +32,12 @@ from train.loop import (DEFAULT_BATCH, DEFAULT_CLIP, DEFAULT_CROP, DEFAULT_DATA,
 from train.objectives import psnr
 
 
-def probe(config: ImageModelConfig, bank: ImageBank, val: torch.Tensor, steps: int, every: int,
-          lr: float, seed: int) -> list[dict]:
-    """Train ``config``'s transforms for ``steps``; one row per ``every`` steps."""
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    g_a = AnalysisTransform(config.hidden, config.latent, config.latent_blocks)
-    g_s = SynthesisTransform(config.hidden, config.latent, config.latent_blocks)
+def train_autoencoder(g_a: torch.nn.Module, g_s: torch.nn.Module, bank: ImageBank, val: torch.Tensor,
+                      steps: int, every: int, lr: float, rng: np.random.Generator,
+                      on_row: Callable[[dict], None] | None = None) -> list[dict]:
+    """Train ``g_s(g_a(x))`` as a plain autoencoder (MSE) with the loop's default recipe for
+    ``steps``; one row (step, CPU seconds, validation PSNR on ``val``) per ``every`` steps,
+    also passed to ``on_row`` as it comes."""
     params = [*g_a.parameters(), *g_s.parameters()]
     opt = torch.optim.Adam(params, lr=lr)
     rows, busy = [], 0.0
@@ -56,7 +56,19 @@ def probe(config: ImageModelConfig, bank: ImageBank, val: torch.Tensor, steps: i
             with torch.no_grad():
                 mse = F.mse_loss(g_s(g_a(val)).clamp(0, 1), val).item()
             rows.append({"step": step, "cpu_s": round(busy, 1), "val_psnr": round(psnr(mse), 3)})
+            if on_row is not None:
+                on_row(rows[-1])
     return rows
+
+
+def probe(config: ImageModelConfig, bank: ImageBank, val: torch.Tensor, steps: int, every: int,
+          lr: float, seed: int) -> list[dict]:
+    """Train ``config``'s transforms from ``seed`` for ``steps``; one row per ``every`` steps."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    g_a = AnalysisTransform(config.hidden, config.latent, config.latent_blocks)
+    g_s = SynthesisTransform(config.hidden, config.latent, config.latent_blocks)
+    return train_autoencoder(g_a, g_s, bank, val, steps, every, lr, rng)
 
 
 def main() -> int:

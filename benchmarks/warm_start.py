@@ -21,17 +21,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
+from bench_learning import train_autoencoder  # noqa: E402
 from codec.image.config import ImageModelConfig  # noqa: E402
 from train.checkpoint import save_checkpoint  # noqa: E402
 from train.data import ImageBank, list_images, split_train_val  # noqa: E402
-from train.loop import (DEFAULT_BATCH, DEFAULT_CLIP, DEFAULT_CROP, DEFAULT_DATA, DEFAULT_LR,  # noqa: E402
-                        DEFAULT_WARMUP, learning_rate)
-from train.objectives import build_objective, psnr  # noqa: E402
+from train.loop import DEFAULT_CROP, DEFAULT_DATA, DEFAULT_LR  # noqa: E402
+from train.objectives import build_objective  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -48,25 +48,13 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     config = ImageModelConfig()
     model = build_objective("vq", config, None, None, None).model
-    params = [*model.analysis.parameters(), *model.synthesis.parameters()]
-    opt = torch.optim.Adam(params, lr=DEFAULT_LR)
     train_files, val_files = split_train_val(list_images(args.data))
     bank = ImageBank(train_files, DEFAULT_CROP)
     val = ImageBank(val_files[:16], 256).center_crops(256)
     start = time.time()
-    for step in range(args.steps):
-        for group in opt.param_groups:
-            group["lr"] = learning_rate(step, DEFAULT_LR, DEFAULT_WARMUP, None, 1)
-        x = bank.random_batch(DEFAULT_BATCH, DEFAULT_CROP, rng)
-        loss = F.mse_loss(model.synthesis(model.analysis(x)), x)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, DEFAULT_CLIP)
-        opt.step()
-        if (step + 1) % 200 == 0:
-            with torch.no_grad():
-                mse = F.mse_loss(model.synthesis(model.analysis(val)).clamp(0, 1), val).item()
-            print(f"step {step + 1}: {time.time() - start:.0f} s, autoencoder PSNR {psnr(mse):.2f} dB", flush=True)
+    train_autoencoder(model.analysis, model.synthesis, bank, val, args.steps, 200, DEFAULT_LR, rng,
+                      lambda row: print(f"step {row['step']}: {time.time() - start:.0f} s, "
+                                        f"autoencoder PSNR {row['val_psnr']:.2f} dB", flush=True))
     state = {"step": 0, "elapsed": time.time() - start, "best": -1e9, "arch": "vq",
              "config": json.loads(config.to_json())}
     save_checkpoint(args.out, model, torch.optim.Adam(model.parameters(), lr=DEFAULT_LR), state,
