@@ -35,8 +35,8 @@ def ms_ssim_rgb(a: np.ndarray, b: np.ndarray) -> float:
         return math.nan
     from pytorch_msssim import ms_ssim
 
-    ta = torch.from_numpy(a).permute(2, 0, 1)[None].double()
-    tb = torch.from_numpy(b).permute(2, 0, 1)[None].double()
+    ta = torch.from_numpy(a.astype(np.float64)).permute(2, 0, 1)[None]  # a copy: PIL arrays are read-only
+    tb = torch.from_numpy(b.astype(np.float64)).permute(2, 0, 1)[None]
     return float(ms_ssim(ta, tb, data_range=255.0))
 
 
