@@ -1,10 +1,11 @@
 """Rate-distortion of the shipped image model on Kodak against classical codecs and the peer.
 
-    python benchmarks/bench_rd.py [--out out/rd] [--peer checkpoints/peer/best] [--skip-classic]
+    python benchmarks/bench_rd.py [--out out/rd] [--peer checkpoints/peer/best] [--skip-classic] [--refine 50]
 
 In one run, on the same 24 Kodak images:
 - JPEG, WebP and JPEG 2000 through Pillow (``../shared/tools/classic_rd.py``);
-- our shipped default model (the same evaluation as ``codec eval``: whole-file bpp);
+- our shipped default model (the same evaluation as ``codec eval``: whole-file bpp), and with
+  ``--refine STEPS`` the same model again with encoder-side latent refinement (``codec eval --refine``);
 - optionally the scale-hyperprior peer trained by ``train.loop --arch hyperprior``, coded for real
   with CompressAI's ``compress``/``decompress`` (bpp of its strings only, as CompressAI reports).
 Writes one CompressAI-style JSON per codec, prints BD-rates (PSNR) of ours against each, and draws
@@ -71,6 +72,8 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=ROOT / "out" / "rd")
     p.add_argument("--peer", type=Path, default=None, help="hyperprior checkpoint folder")
     p.add_argument("--skip-classic", action="store_true", help="reuse classical results already in --out")
+    p.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                   help="also evaluate ours with this many steps of encoder-side latent refinement")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -84,24 +87,35 @@ def main() -> int:
                        check=True, stdout=subprocess.DEVNULL)
     base = ImageCodec()
     qualities = list(range(1, base.models[base.model_id].model.config.num_qualities + 1))
-    results, _ = evaluate_folder(args.data, qualities, lambda q: ImageCodec(quality=q, model_id=base.model_id,
-                                                                           models=base.models))
-    ours = {"name": f"gmcodec {base.model_id}", "description": "whole-file bpp, CPU", "results": results}
-    (args.out / "gmcodec.json").write_text(json.dumps(ours, indent=1))
-    curves = [ours] + [load_results(args.out / f"{c}.json") for c in classic]
+    ours_curves = []
+    for refine in ([0, args.refine] if args.refine else [0]):
+        results, _ = evaluate_folder(args.data, qualities, lambda q: ImageCodec(
+            quality=q, model_id=base.model_id, models=base.models, refine=refine))
+        suffix = f", refine {refine}" if refine else ""
+        ours_curves.append({"name": f"gmcodec {base.model_id}{suffix}", "description": f"whole-file bpp, CPU{suffix}",
+                            "results": results})
+        (args.out / f"gmcodec{'-refine' if refine else ''}.json").write_text(json.dumps(ours_curves[-1], indent=1))
+    classic_curves = [load_results(args.out / f"{c}.json") for c in classic]
+    curves = ours_curves + classic_curves
     if args.peer is not None:
         peer = _peer_results(args.peer, sorted(args.data.glob("*.png")))
         (args.out / "peer.json").write_text(json.dumps(peer, indent=1))
         curves.append(peer)
         print(f"peer: {peer['results']['bpp'][0]:.4f} bpp {peer['results']['psnr-rgb'][0]:.2f} dB")
-    for q, b, ps, ms in zip(qualities, results["bpp"], results["psnr-rgb"], results["ms-ssim-rgb"]):
-        print(f"ours q{q}: {b:.4f} bpp  {ps:.2f} dB  MS-SSIM {ms:.4f}")
-    for c in curves[1:4]:
-        print(f"BD-rate (PSNR) ours vs {c['name']} (measured here): {bd_rate(ours, c):+.1f} %")
+    for ours in ours_curves:
+        r = ours["results"]
+        for q, b, ps, ms in zip(qualities, r["bpp"], r["psnr-rgb"], r["ms-ssim-rgb"]):
+            print(f"{ours['name']} q{q}: {b:.4f} bpp  {ps:.2f} dB  MS-SSIM {ms:.4f}")
+        for c in classic_curves:
+            print(f"BD-rate (PSNR) {ours['name']} vs {c['name']} (measured here): {bd_rate(ours, c):+.1f} %")
     anchors = [load_results(ANCHORS / f) for f in ("bpg_444_x265_ycbcr.json", "compressai-bmshj2018-hyperprior_mse_cuda.json")
                if (ANCHORS / f).exists()]
-    for a in anchors:
-        print(f"BD-rate (PSNR) ours vs {a['name']} (published anchor): {bd_rate(ours, a):+.1f} %")
+    for ours in ours_curves:
+        for a in anchors:
+            print(f"BD-rate (PSNR) {ours['name']} vs {a['name']} (published anchor): {bd_rate(ours, a):+.1f} %")
+    if len(ours_curves) == 2:
+        print(f"BD-rate (PSNR) {ours_curves[1]['name']} vs {ours_curves[0]['name']}: "
+              f"{bd_rate(ours_curves[1], ours_curves[0]):+.1f} %")
     (args.out / "rd.png").write_bytes(plot_rd(curves + anchors, title="Kodak (24 images), PSNR-RGB"))
     print(f"wrote {args.out}/*.json and rd.png")
     return 0

@@ -77,6 +77,15 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
                         help="overwrite existing output files")
 
 
+def add_refine_option(parser: argparse.ArgumentParser) -> None:
+    """``--refine STEPS``: encoder-side latent refinement (``codec.image.refine``)."""
+    parser.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                        help="optimize each image's latent against the decoder for STEPS steps before "
+                             "quantizing: higher PSNR at about the same size, files decode as usual; "
+                             "each step costs about two decodes (50 steps: ~12 s for a 768x512 image "
+                             "on 2 cores; default 0, off)")
+
+
 def output_path(args: argparse.Namespace, input_path: Path, suffix: str,
                 n_inputs: int = 1) -> Path:
     """Where the output for ``input_path`` goes.

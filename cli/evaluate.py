@@ -25,6 +25,7 @@ def register(subparsers) -> None:
     ev.add_argument("--csv", type=Path, default=None, help="per-image CSV (default: OUT with .csv)")
     ev.add_argument("--model", default=None, help="model id (default: the manifest's default)")
     ev.add_argument("--name", default=None, help="curve name in the JSON (default: the model id)")
+    common.add_refine_option(ev)
     ev.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     ev.set_defaults(func=_run_eval)
 
@@ -54,7 +55,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     from codec.image.codec import ImageCodec
     from codec.image.evaluate import evaluate_folder
 
-    base = ImageCodec()
+    base = ImageCodec(model_id=args.model)
     n = base.models[base.model_id].model.config.num_qualities
     try:
         qualities = [int(q) for q in args.qualities.split(",")] if args.qualities else list(range(1, n + 1))
@@ -63,10 +64,11 @@ def _run_eval(args: argparse.Namespace) -> int:
     csv_path = args.csv or args.out.with_suffix(".csv")
     for path in (args.out, csv_path):
         common.refuse_existing(path, args.force)
-    codecs = {q: ImageCodec(quality=q, model_id=base.model_id, models=base.models) for q in qualities}
+    codecs = {q: ImageCodec(quality=q, model_id=base.model_id, models=base.models, refine=args.refine) for q in qualities}
     results, rows = evaluate_folder(args.dataset, qualities, codecs.__getitem__,
                                     progress=lambda it: common.progress_bar(it, desc="eval", unit="img", quiet=args.quiet))
-    doc = {"name": args.name or base.model_id, "description": f"gmcodec {base.model_id}, whole-file bpp, CPU",
+    doc = {"name": args.name or base.model_id, "description": f"gmcodec {base.model_id}, whole-file bpp, CPU"
+           + (f", encoder refinement {args.refine} steps" if args.refine else ""),
            "qualities": qualities, "results": results}
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]))

@@ -33,6 +33,7 @@ def register(subparsers) -> None:
                      help="quality 1..6 (default 4)")
     enc.add_argument("--jobs", type=int, default=1, help="images coded in parallel (default 1)")
     enc.add_argument("--model", default=None, help="model id from weights/manifest.json (default: the default)")
+    common.add_refine_option(enc)
     common.add_output_options(enc)
     enc.set_defaults(func=_run_encode)
 
@@ -87,7 +88,7 @@ def _run_encode(args: argparse.Namespace) -> int:
     from codec.image.pixels import open_image
 
     inputs = expand_inputs(args.inputs, IMAGE_SUFFIXES)
-    codec = ImageCodec(quality=args.quality, model_id=args.model)
+    codec = ImageCodec(quality=args.quality, model_id=args.model, refine=args.refine)
 
     def work(path: Path) -> str:
         out = common.output_path(args, path, SUFFIX, len(inputs))

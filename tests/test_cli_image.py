@@ -110,3 +110,21 @@ def test_demo_script_runs(capsys, monkeypatch, tmp_path):
     assert demo.main() == 0
     out = capsys.readouterr().out
     assert "q3" in out and "bpp" in out and (tmp_path / "demo" / "kodim23.q1.png").exists()
+
+
+def test_encode_and_eval_with_refinement(tmp_path, capsys):
+    src = _write_png(tmp_path / "a.png", size=(48, 32))
+    assert main(["encode", "-q", "--refine", "3", str(src)]) == 0
+    assert main(["decode", "-q", "-o", str(tmp_path / "out.png"), str(tmp_path / "a.gmc")]) == 0
+    assert Image.open(tmp_path / "out.png").size == (48, 32)
+    assert main(["encode", "--refine", "-2", "-o", str(tmp_path / "b.gmc"), str(src)]) == 1
+    err = capsys.readouterr().err
+    assert "refine" in err and err.count("\n") == 1 and not (tmp_path / "b.gmc").exists()
+    res = tmp_path / "r.json"
+    data = tmp_path / "set"
+    data.mkdir()
+    _write_png(data / "c.png", size=(40, 32))
+    assert main(["eval", "-q", "-Q", "1", "--refine", "2", str(data), "--out", str(res)]) == 0
+    assert "refinement 2 steps" in json.loads(res.read_text())["description"]
+    assert main(["eval", "-q", "--model", "no-such-model", str(data), "--out", str(tmp_path / "s.json")]) == 1
+    assert "no-such-model" in capsys.readouterr().err and not (tmp_path / "s.json").exists()

@@ -28,6 +28,7 @@ from ..errors import CorruptDataError, InvalidInputError, LimitExceededError
 from ..weights import LoadedModel, default_weights_dir, load_image_model
 from .model import MULTIPLE
 from .pixels import MODES, from_pixels, to_pixels
+from .refine import refine_latent
 from .tiling import Tile, blend_weights, tile_grid
 
 __all__ = ["ImageCodec", "reduce_quality", "DEFAULT_QUALITY", "MAX_PIXELS", "MAX_PADDED_PIXELS", "DEFAULT_TILE",
@@ -64,13 +65,17 @@ class ImageCodec:
     ``quality`` is 1..Q (stages sent; higher = more bits, better fidelity; default 4, or Q when
     the model has fewer stages); decoding ignores it, the file says how many stages it holds.
     ``models`` maps model ids to :class:`LoadedModel`; other ids load from ``weights_dir``
-    (default ``$GMCODEC_WEIGHTS`` or the shipped ``weights/``) on first use. Encoding and
-    decoding hold no mutable state, so one instance may serve several threads.
+    (default ``$GMCODEC_WEIGHTS`` or the shipped ``weights/``) on first use. ``refine`` > 0
+    spends that many optimization steps per tile on the latent before quantizing
+    (:mod:`codec.image.refine`: slower encoding, same decoder). Encoding and decoding hold no
+    mutable state, so one instance may serve several threads.
     """
 
     def __init__(self, quality: int | None = None, device: str = "cpu", model_id: str | None = None,
                  weights_dir: str | Path | None = None, models: dict[str, LoadedModel] | None = None,
-                 tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP) -> None:
+                 tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP, refine: int = 0) -> None:
+        if refine < 0:
+            raise InvalidInputError(f"refine must be 0 or more steps, got {refine}")
         if tile % MULTIPLE or tile < MULTIPLE or overlap % _STRIDE or overlap < 0 or 2 * overlap > tile:
             raise InvalidInputError(f"tile must be a multiple of {MULTIPLE}, overlap a multiple of {_STRIDE} "
                                     "and at most half the tile")
@@ -78,7 +83,7 @@ class ImageCodec:
         self.weights_dir = str(weights_dir or default_weights_dir())
         self.models = dict(models or {})
         self.model_id = model_id if model_id is not None else (next(iter(self.models)) if self.models else None)
-        self.tile, self.overlap = tile, overlap
+        self.tile, self.overlap, self.refine = tile, overlap, refine
         self._lock = threading.Lock()
         n = self._model(self.model_id).model.config.num_qualities
         self.quality = quality = min(DEFAULT_QUALITY, n) if quality is None else quality
@@ -112,8 +117,9 @@ class ImageCodec:
         per_level: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(q + 1)]
         for t in tiles:
             x = _to_tensor(px.rgb[t.top:t.top + t.height, t.left:t.left + t.width], self.device)
+            y = refine_latent(lm.model, x, q, self.refine)
             with torch.no_grad():
-                indices = lm.model.encode_indices(x, q)
+                indices = lm.model.indices_from_latent(y, q)
                 contexts = lm.model.contexts_for(indices)
             for level, (idx, ctx) in enumerate(zip(indices, contexts)):
                 per_level[level].append((idx[0].cpu().numpy(), ctx[0].cpu().numpy()))
