@@ -11,8 +11,9 @@ follows a cosine from ``lr`` to 0, and the latent whose *quantized* decoding had
 clamped error is kept, so refinement never returns a worse latent than ``g_a``'s. Only indices
 reach the file, so files written with or without refinement decode the same way, bit-exactly.
 
-Measured on gmq-v5 (docs in README, "Encoder effort"): most of the gain comes in the first 25 to
-50 steps; each step is one ``g_s`` forward and backward pass over the tile.
+Measured on gmq-v5 (README, "Encoder refinement" under Results): most of the gain comes in the
+first 25 to 50 steps; each step is one ``g_s`` forward and backward pass over the tile plus one
+quantization of the latent.
 """
 
 from __future__ import annotations
