@@ -41,7 +41,8 @@ def register(subparsers) -> None:
                                        + "\nThe decoded scene holds the Gaussians in Morton order.")
     p.add_argument("input", type=Path, metavar="IN", help="scene file (" + _FORMATS.split(";")[0] + ")")
     p.add_argument("-o", "--output", type=Path, metavar="OUT", help="output .gsz (default: IN with .gsz)")
-    common.add_quality_option(p, f"preset (default {DEFAULT_QUALITY}); higher is larger and more accurate",
+    common.add_quality_option(p, f"preset {min(PRESETS)}..{max(PRESETS)} (default {DEFAULT_QUALITY}); higher is "
+                                 "larger and more accurate",
                               type=int, default=DEFAULT_QUALITY, choices=sorted(PRESETS))
     p.add_argument("--prune", action="store_true",
                    help="drop the Gaussians that weigh under 1/255 in every pixel of 16 orbit views at "

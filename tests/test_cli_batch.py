@@ -161,7 +161,7 @@ def test_a_failed_run_leaves_no_folder_it_created(tmp_path, capsys):
 # -- Ctrl-C ---------------------------------------------------------------------------------------
 
 
-def _interrupting_encoder(monkeypatch, interrupt_at: int, in_flight: int = 1) -> list[str]:
+def _interrupting_encoder(monkeypatch, interrupt_at: int, in_flight: int = 1) -> list:
     """Make ImageCodec.encode send this process a real SIGINT on its ``interrupt_at``-th call
     (1-based), once ``in_flight`` calls are running at the same time; returns the calls."""
     import threading
@@ -169,7 +169,7 @@ def _interrupting_encoder(monkeypatch, interrupt_at: int, in_flight: int = 1) ->
     from codec.image.codec import ImageCodec
 
     real = ImageCodec.encode
-    calls: list[str] = []
+    calls: list = []  # image sizes, one per call
     together = threading.Barrier(in_flight, timeout=10)
 
     def encode(self, image):
