@@ -11,8 +11,8 @@ A command module uses them like this::
         parser.set_defaults(func=run)
 
     def run(args) -> int:
-        for path in common.progress_bar(args.inputs, desc="encode", quiet=args.quiet):
-            out = common.output_path(args, path, ".gmc")
+        outputs = common.plan_outputs(args, args.inputs, ".gmc")  # usage errors before any work
+        for path, out in common.progress_bar(list(zip(args.inputs, outputs)), desc="encode", quiet=args.quiet):
             ...
         return 0
 """
@@ -20,9 +20,11 @@ A command module uses them like this::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +32,15 @@ from codec.errors import InvalidInputError, OutputExistsError
 from codec.fileio import output_path_in
 
 __all__ = [
+    "UsageError",
     "add_global_options",
     "add_command",
     "add_output_options",
+    "add_quality_option",
+    "int_in",
     "output_path",
+    "plan_outputs",
+    "output_dir",
     "refuse_existing",
     "progress_bar",
     "print_json",
@@ -44,8 +51,15 @@ __all__ = [
 PROG = "codec"
 
 
+class UsageError(Exception):
+    """A command line that parsed but cannot run (a quality above what the model or file holds,
+    two inputs writing one output). Raised before any slow work; ``cli.main`` prints it as one
+    line and exits with 2, like an argparse error."""
+
+
 def add_global_options(parser: argparse.ArgumentParser, *, in_subcommand: bool) -> None:
-    """``--debug`` and ``-q/--quiet``, accepted before and after the command name.
+    """``--debug`` and ``-s/--quiet``, accepted before and after the command name (``-q`` is the
+    quality, as in cwebp, cjxl and avifenc).
 
     In a subcommand the defaults are suppressed, so a value given before the command name
     (``codec --debug info F``) is not reset by the subparser.
@@ -53,7 +67,7 @@ def add_global_options(parser: argparse.ArgumentParser, *, in_subcommand: bool) 
     default = argparse.SUPPRESS if in_subcommand else False
     parser.add_argument("--debug", action="store_true", default=default,
                         help="show the full traceback when something fails")
-    parser.add_argument("-q", "--quiet", action="store_true", default=default,
+    parser.add_argument("-s", "--quiet", action="store_true", default=default,
                         help="no progress bars")
 
 
@@ -86,24 +100,103 @@ def add_refine_option(parser: argparse.ArgumentParser) -> None:
                              "on 2 cores; default 0, off)")
 
 
-def output_path(args: argparse.Namespace, input_path: Path, suffix: str,
-                n_inputs: int = 1) -> Path:
+def add_quality_option(parser: argparse.ArgumentParser, help: str, **kwargs) -> None:
+    """``-q N``/``--quality N`` (and ``-Q``, its old spelling, hidden) with ``kwargs`` as for
+    ``add_argument`` (``type``, ``default``, ``choices``...)."""
+    kwargs.setdefault("metavar", "N")
+    parser.add_argument("-q", "--quality", help=help, **kwargs)
+    hidden = {k: v for k, v in kwargs.items() if k != "default"}
+    parser.add_argument("-Q", dest="quality", help=argparse.SUPPRESS, default=argparse.SUPPRESS, **hidden)
+
+
+def int_in(low: int, high: int | None = None):
+    """An argparse ``type``: an integer in ``low..high`` (no upper bound when ``high`` is None),
+    so a value out of range is a usage error (exit 2) before the command runs."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            wanted = f"{low}..{high}" if high is not None else f"{low} or more"
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {value}")
+        return value
+
+    return parse
+
+
+def output_path(args: argparse.Namespace, input_path: Path, suffix: str) -> Path:
     """Where the output for ``input_path`` goes.
 
-    ``-o FILE`` gives it directly (an error with several inputs); ``-d DIR`` puts
-    ``<input stem><suffix>`` inside DIR, never outside it; otherwise the output goes next to
-    the input with its suffix replaced by ``suffix``.
+    ``-o FILE`` gives it directly; ``-d DIR`` puts ``<input stem><suffix>`` inside DIR, never
+    outside it; otherwise the output goes next to the input with its suffix replaced by
+    ``suffix``. :func:`plan_outputs` checks a whole command line.
     """
     input_path = Path(input_path)
     if getattr(args, "output", None) is not None:
-        if n_inputs != 1:
-            raise InvalidInputError("-o/--output takes a single input; use -d/--output-dir "
-                                    "for several")
         return args.output
     name = input_path.stem + suffix
     if getattr(args, "output_dir", None) is not None:
         return output_path_in(args.output_dir, name)
     return input_path.with_name(name)
+
+
+def plan_outputs(args: argparse.Namespace, inputs: list[Path], suffix: str) -> list[Path]:
+    """The output of every input (:func:`output_path`), checked before any work: ``-o`` with
+    several inputs, an input given twice, two inputs that would write the same output
+    (``a.png`` and ``a.jpg`` both to ``a.gmc``) and an output that is one of the inputs are
+    :class:`UsageError`.
+    """
+    if getattr(args, "output", None) is not None and len(inputs) != 1:
+        raise UsageError(f"-o/--output takes a single input, got {len(inputs)}; "
+                         "use -d/--output-dir for several")
+    outputs = [output_path(args, p, suffix) for p in inputs]
+    first_in: dict[str, int] = {}
+    for i, path in enumerate(inputs):
+        j = first_in.setdefault(_same_file_key(path), i)
+        if j != i:
+            raise UsageError(f"{path} is given twice" + ("" if str(inputs[j]) == str(path) else f" (also as {inputs[j]})"))
+    first_out: dict[str, int] = {}
+    for i, (path, out) in enumerate(zip(inputs, outputs)):
+        if _same_file_key(out) in first_in:
+            raise UsageError(f"the output {out} of {path} is one of the inputs")
+        j = first_out.setdefault(_same_file_key(out), i)
+        if j != i:
+            raise UsageError(f"{inputs[j]} and {path} would both be written to {out}; "
+                             "rename one of them or code them one at a time with -o")
+    return outputs
+
+
+def _same_file_key(path: Path) -> str:
+    """One string per file: the absolute path with symlinks resolved (the file need not exist)."""
+    return os.path.normcase(str(Path(path).resolve()))
+
+
+@contextlib.contextmanager
+def output_dir(path: Path | None) -> Iterator[None]:
+    """Create the output folder ``path`` (and its parents) if it is missing, and remove what
+    this created again if the command leaves it empty (it failed, or wrote nothing). ``None``
+    (no ``-d``) does nothing."""
+    if path is None:
+        yield
+        return
+    created = []
+    for folder in [path, *path.parents]:
+        if folder.exists():
+            break
+        created.append(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot create {path}: {exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        for folder in created:  # deepest first
+            try:
+                folder.rmdir()  # only when empty
+            except OSError:
+                break
 
 
 def refuse_existing(path: Path, force: bool) -> None:

@@ -20,7 +20,8 @@ def register(subparsers) -> None:
                     "CompressAI eval_model JSON: means of psnr-rgb, ms-ssim-rgb, bpp (whole file, "
                     "header included), encoding_time and decoding_time, plus a per-image CSV.")
     ev.add_argument("dataset", type=Path, metavar="DATASET_DIR")
-    ev.add_argument("-Q", "--qualities", default=None, help="comma-separated qualities (default: all)")
+    ev.add_argument("-q", "--qualities", default=None, metavar="LIST", help="comma-separated qualities (default: all)")
+    ev.add_argument("-Q", dest="qualities", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # the old spelling
     ev.add_argument("--out", type=Path, required=True, help="results JSON to write")
     ev.add_argument("--csv", type=Path, default=None, help="per-image CSV (default: OUT with .csv)")
     ev.add_argument("--model", default=None, help="model id (default: the manifest's default)")

@@ -1,8 +1,8 @@
 """The ``codec`` command: builds the parser from the command modules and maps errors to exit codes.
 
 Exit codes: 0 success; 1 a :class:`codec.errors.CodecError` or ``OSError`` (one line
-``codec: error: ...`` on stderr, no traceback unless ``--debug``); 2 usage error (argparse);
-130 interrupted (Ctrl-C).
+``codec: error: ...`` on stderr, no traceback unless ``--debug``); 2 usage error (argparse, or
+:class:`cli.common.UsageError` before any work); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"\n{PROG}: interrupted", file=sys.stderr)
         return 130
+    except common.UsageError as exc:  # found after parsing, before any slow work
+        _error(_one_line(exc))
+        return 2
     except BrokenPipeError:  # e.g. `codec info F | head`: the reader went away, stay quiet
         _silence_stdout()
         return 1

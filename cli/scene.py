@@ -14,8 +14,16 @@ from cli import common
 
 __all__ = ["register"]
 
-_FORMATS = "read: .ply (INRIA float or PlayCanvas compressed), .compressed.ply, .splat, .spz (v2-v4), " \
-           ".sog / meta.json (SOG v2), .gsz (ours); write: .ply, .splat, .spz (v3), .gsz"
+_FORMATS = "read (by content, whatever the name): .ply (INRIA float or PlayCanvas compressed), " \
+           ".compressed.ply, .splat, .spz (v2-v4), .sog / meta.json (SOG v2), .gsz (ours); " \
+           "write (by extension): .ply, .splat, .spz (v3), .gsz"
+# Render side in pixels (square views). The CPU renderer's memory grows with the pixel count:
+# `codec scene render biker.spz --size S` (playcanvas_biker, 2.2 MB) peaked at 1.0 GB RSS at 512,
+# 2.0 GB at 2048 (2.7 min) and 4.9 GB at 4096 (19 min) here, so the side is capped at 2048. The
+# SSIM of `scene eval` needs at least its 11-pixel window.
+MIN_SIZE, MAX_SIZE = 16, 2048
+_SIZE_HELP = (f"image side in pixels, {MIN_SIZE}..{MAX_SIZE} (default 512); memory grows with it, "
+              "about 2 GB at 2048 for a 2 MB scene")
 
 
 def register(subparsers) -> None:
@@ -33,8 +41,9 @@ def register(subparsers) -> None:
                                        + "\nThe decoded scene holds the Gaussians in Morton order.")
     p.add_argument("input", type=Path, metavar="IN", help="scene file (" + _FORMATS.split(";")[0] + ")")
     p.add_argument("-o", "--output", type=Path, metavar="OUT", help="output .gsz (default: IN with .gsz)")
-    p.add_argument("--quality", type=int, default=DEFAULT_QUALITY, choices=sorted(PRESETS),
-                   help=f"preset (default {DEFAULT_QUALITY}); higher is larger and more accurate")
+    common.add_quality_option(p, f"preset {min(PRESETS)}..{max(PRESETS)} (default {DEFAULT_QUALITY}); higher is "
+                                 "larger and more accurate",
+                              type=int, default=DEFAULT_QUALITY, choices=sorted(PRESETS))
     p.add_argument("--prune", action="store_true",
                    help="drop the Gaussians that weigh under 1/255 in every pixel of 16 orbit views at "
                         "512x512 (5 and 40 degrees elevation); renders them, so it takes about a minute "
@@ -63,8 +72,9 @@ def register(subparsers) -> None:
     p = common.add_command(sub, "render", help="render a view to PNG with the CPU renderer")
     p.add_argument("input", type=Path, metavar="SCENE")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="PNG")
-    p.add_argument("--camera", default="orbit:0", help="orbit:K (K-th of 8 orbit views) or orbit:K/M")
-    p.add_argument("--size", type=int, default=512, help="image side in pixels (default 512)")
+    p.add_argument("--camera", default="orbit:0", type=_camera_spec,
+                   help="orbit:K (K-th of 8 orbit views, 0 <= K < 8) or orbit:K/M (K-th of M)")
+    p.add_argument("--size", type=common.int_in(MIN_SIZE, MAX_SIZE), default=512, metavar="PX", help=_SIZE_HELP)
     p.add_argument("-f", "--force", action="store_true")
     p.set_defaults(func=_render)
 
@@ -74,10 +84,29 @@ def register(subparsers) -> None:
                                        "same Gaussians in the same order), file sizes and the ratio to ORIG.")
     p.add_argument("orig", type=Path, metavar="ORIG")
     p.add_argument("other", type=Path, metavar="OTHER")
-    p.add_argument("--views", type=int, default=8)
-    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--views", type=common.int_in(1), default=8, metavar="N",
+                   help="orbit cameras, rendered one after the other (default 8)")
+    p.add_argument("--size", type=common.int_in(MIN_SIZE, MAX_SIZE), default=512, metavar="PX", help=_SIZE_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_eval)
+
+
+def _camera_spec(spec: str) -> str:
+    """argparse type of ``--camera``: a malformed spec is a usage error before the scene is read."""
+    from codec.errors import InvalidInputError
+    from codec.scene.cameras import parse_orbit
+
+    try:
+        parse_orbit(spec)
+    except InvalidInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return spec
+
+
+def _is_gsz(path: Path) -> bool:
+    from codec.scene.io import SCENE_CODEC_SUFFIX, detect_format
+
+    return detect_format(path) == SCENE_CODEC_SUFFIX
 
 
 def _encode(args: argparse.Namespace) -> int:
@@ -122,7 +151,7 @@ def _info(args: argparse.Namespace) -> int:
     info = {"file": str(args.file), "size": args.file.stat().st_size, "gaussians": len(scene),
             "sh_degree": scene.sh_degree, "bounds_min": lo.tolist(), "bounds_max": hi.tolist(),
             "bytes_per_gaussian": args.file.stat().st_size / max(len(scene), 1)}
-    if args.file.suffix.lower() == ".gsz":
+    if _is_gsz(args.file):
         from codec.container import unpack
         from codec.scene._files import read_file
 
@@ -162,7 +191,7 @@ def _eval(args: argparse.Namespace) -> int:
     from codec.scene.evaluate import evaluate
 
     orig, other = read(args.orig), read(args.other)
-    if args.other.suffix.lower() == ".gsz":
+    if _is_gsz(args.other):
         orig_aligned = _align_to_gsz(orig, args.other)
     else:
         orig_aligned = orig

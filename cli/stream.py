@@ -1,6 +1,6 @@
 """``codec stream encode|decode|info|serve|play``: free-viewpoint video streams (``.gss``).
 
-* ``encode FRAMES -o out.gss [--gop N] [--quality Q] [--fps F] [--force]``: a folder (or glob)
+* ``encode FRAMES -o out.gss [--gop N] [-q N] [--fps F] [--force]``: a folder (or glob)
   of per-frame scene files (``.ply``, ``.splat``, ``.spz``, ``.sog``), in name order.
 * ``decode IN -d DIR [--format ply|splat|spz] [--force]``: one scene file per frame.
 * ``info IN [--json]``: header, frame counts and sizes, after checking every CRC.
@@ -27,7 +27,7 @@ _DESCRIPTION = """\
 Free-viewpoint video streams (.gss): keyframes through the scene codec, other frames as
 gated residuals against the previous decoded frame.
 
-  encode FRAMES -o out.gss [--gop N] [-Q Q] [--fps F] [--force]
+  encode FRAMES -o out.gss [--gop N] [-q N] [--fps F] [--force]
   decode IN -d DIR [--format ply|splat|spz] [--force]
   info IN [--json]
   serve PATH [--host 127.0.0.1] [--port 8000]
@@ -37,6 +37,8 @@ See docs/streaming.md for the file layout and the server protocol."""
 
 
 def register(subparsers) -> None:
+    from codec.scene.presets import PRESETS
+
     parser = common.add_command(subparsers, "stream", help="encode, inspect, serve and play frame streams",
                                 description=_DESCRIPTION)
     sub = parser.add_subparsers(title="stream commands", metavar="ACTION", dest="action")
@@ -48,7 +50,8 @@ def register(subparsers) -> None:
     enc.add_argument("frames", help="folder of frame files, or a glob pattern")
     enc.add_argument("-o", "--output", type=Path, metavar="FILE", help="output stream (default FRAMES.gss)")
     enc.add_argument("--gop", type=int, default=30, help="a keyframe at least every N frames (0: only when needed)")
-    enc.add_argument("-Q", "--quality", type=int, default=3, help="scene codec preset 1..5 (default 3)")
+    common.add_quality_option(enc, "scene codec preset of the keyframes 1..5 (default 3)", type=int, default=3,
+                              choices=sorted(PRESETS))
     enc.add_argument("--fps", type=float, default=30.0, help="playback rate stored in the stream")
     enc.add_argument("-f", "--force", action="store_true", help="overwrite the output")
     enc.set_defaults(func=_run_encode)
@@ -106,9 +109,6 @@ def _run_encode(args: argparse.Namespace) -> int:
     out = args.output or Path(str(Path(args.frames)).rstrip("/") + ".gss")
     if out.exists() and not args.force:
         raise InvalidInputError(f"{out} already exists (use --force to overwrite it)")
-    from codec.scene.presets import get_preset
-
-    get_preset(args.quality)
     total = [0, 0.0]
 
     def report(entry, frame, seconds):
@@ -131,11 +131,7 @@ def _run_decode(args: argparse.Namespace) -> int:
     from codec.scene import write
     from codec.stream import StreamReader
 
-    try:
-        args.output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot create {args.output_dir}: {exc.strerror or exc}") from None
-    with StreamReader(args.input) as reader:
+    with StreamReader(args.input) as reader, common.output_dir(args.output_dir):
         t0 = time.perf_counter()
         for n, scene in enumerate(common.progress_bar(reader, total=len(reader), desc="decode",
                                                       unit="frame", quiet=args.quiet)):

@@ -1,4 +1,5 @@
-"""Shipped weights: safetensors files described by ``weights/manifest.json``. No pickle anywhere.
+"""Shipped weights: safetensors files described by ``weights/manifest.json`` (read by
+:mod:`codec.manifest`, which needs no torch). No pickle anywhere.
 
 Manifest layout::
 
@@ -29,22 +30,23 @@ from safetensors.torch import load_file, save_file
 
 from entropy import FrequencyTables
 
-from .errors import CodecError
 from .image.config import ImageModelConfig
 from .image.model import ImageModel
+from .manifest import (
+    MANIFEST_FORMAT,
+    WEIGHTS_DIR,
+    WEIGHTS_ENV,
+    WeightsError,
+    default_weights_dir,
+    load_manifest,
+    manifest_entry,
+)
 
-__all__ = ["WEIGHTS_DIR", "WEIGHTS_ENV", "default_weights_dir", "MANIFEST_FORMAT", "TRAINING_ONLY", "WeightsError", "LoadedModel", "load_manifest", "load_image_model",
+__all__ = ["WEIGHTS_DIR", "WEIGHTS_ENV", "default_weights_dir", "MANIFEST_FORMAT", "TRAINING_ONLY", "WeightsError", "LoadedModel", "load_manifest", "manifest_entry", "load_image_model",
            "save_image_model", "write_manifest", "load_model_weights", "sha256_file"]
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-WEIGHTS_ENV = "GMCODEC_WEIGHTS"  # a folder with a manifest.json that replaces WEIGHTS_DIR
-MANIFEST_FORMAT = 1
 # buffers that only training uses; they are not shipped
 TRAINING_ONLY = ("ema_count", "ema_sum", "temperature", "counts")
-
-
-class WeightsError(CodecError):
-    """Weights are missing, do not match their manifest, or do not fit the model."""
 
 
 @dataclass(frozen=True)
@@ -66,33 +68,10 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def default_weights_dir() -> Path:
-    """``$GMCODEC_WEIGHTS`` when set, else the shipped ``weights/`` folder."""
-    return Path(os.environ.get(WEIGHTS_ENV) or WEIGHTS_DIR)
-
-
-def load_manifest(weights_dir: Path | None = None) -> dict:
-    path = Path(weights_dir or default_weights_dir()) / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise WeightsError(f"no weights manifest at {path}") from None
-    except (OSError, ValueError) as exc:
-        raise WeightsError(f"unreadable weights manifest {path}: {exc}") from None
-    if manifest.get("format") != MANIFEST_FORMAT or not isinstance(manifest.get("models"), dict):
-        raise WeightsError(f"{path} is not a weights manifest of format {MANIFEST_FORMAT}")
-    return manifest
-
-
 def load_image_model(model_id: str | None = None, weights_dir: Path | None = None) -> LoadedModel:
     """Load a model from the manifest (default model when ``model_id`` is None)."""
     weights_dir = Path(weights_dir or default_weights_dir())
-    manifest = load_manifest(weights_dir)
-    model_id = model_id or manifest.get("default")
-    entry = manifest["models"].get(model_id)
-    if entry is None:
-        known = ", ".join(sorted(manifest["models"])) or "none"
-        raise WeightsError(f"unknown model id {model_id!r} (shipped: {known})")
+    model_id, entry = manifest_entry(model_id, weights_dir)
     path = Path(weights_dir) / entry["file"]
     if not path.is_file():
         raise WeightsError(f"weights file {path} is missing")

@@ -167,8 +167,9 @@ def test_every_command_module_registers():
 def test_quiet_and_debug_parse_before_and_after_the_command(sample):
     parser = cli_main.build_parser()
     assert parser.parse_args(["info", str(sample)]).quiet is False
-    assert parser.parse_args(["-q", "info", str(sample)]).quiet is True
-    assert parser.parse_args(["info", "-q", str(sample)]).quiet is True
+    assert parser.parse_args(["-s", "info", str(sample)]).quiet is True
+    assert parser.parse_args(["info", "-s", str(sample)]).quiet is True
+    assert parser.parse_args(["info", "--quiet", str(sample)]).quiet is True
     assert parser.parse_args(["--debug", "info", str(sample)]).debug is True
 
 
@@ -176,7 +177,6 @@ def test_output_naming(tmp_path):
     import argparse
 
     from cli import common
-    from codec.errors import InvalidInputError
 
     parser = argparse.ArgumentParser()
     common.add_output_options(parser)
@@ -186,8 +186,8 @@ def test_output_naming(tmp_path):
     assert common.output_path(args, src, ".gmc") == tmp_path / "out" / "kodim23.gmc"
     args = parser.parse_args(["-o", str(tmp_path / "x.gmc"), "-f"])
     assert args.force and common.output_path(args, src, ".gmc") == tmp_path / "x.gmc"
-    with pytest.raises(InvalidInputError, match="single input"):
-        common.output_path(args, src, ".gmc", n_inputs=2)
+    with pytest.raises(common.UsageError, match="single input"):
+        common.plan_outputs(args, [src, tmp_path / "b.png"], ".gmc")
     with pytest.raises(SystemExit):
         parser.parse_args(["-o", "a", "-d", "b"])  # exclusive
 

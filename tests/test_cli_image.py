@@ -24,21 +24,21 @@ def _write_png(path, size=(48, 40), seed=0):
 
 def test_encode_decode_default_names_and_report(tmp_path, capsys):
     src = _write_png(tmp_path / "a.png")
-    assert main(["encode", "-q", "-Q", "2", str(src)]) == 0
+    assert main(["encode", "-s", "-q", "2", str(src)]) == 0
     out = capsys.readouterr().out
     assert (tmp_path / "a.gmc").exists() and "bpp" in out and "a.gmc" in out
     (tmp_path / "a.png").rename(tmp_path / "orig.png")
-    assert main(["decode", "-q", str(tmp_path / "a.gmc")]) == 0
+    assert main(["decode", "-s", str(tmp_path / "a.gmc")]) == 0
     assert Image.open(tmp_path / "a.png").size == (48, 40)
 
 
 def test_no_overwrite_without_force(tmp_path, capsys):
     src = _write_png(tmp_path / "a.png")
     (tmp_path / "a.gmc").write_bytes(b"keep me")
-    assert main(["encode", "-q", str(src)]) == 1
+    assert main(["encode", "-s", str(src)]) == 1
     assert "exists" in capsys.readouterr().err
     assert (tmp_path / "a.gmc").read_bytes() == b"keep me"
-    assert main(["encode", "-q", "--force", str(src)]) == 0
+    assert main(["encode", "-s", "--force", str(src)]) == 0
     assert (tmp_path / "a.gmc").read_bytes() != b"keep me"
 
 
@@ -47,18 +47,18 @@ def test_directory_glob_and_output_dir(tmp_path):
         _write_png(tmp_path / f"img{i}.png", seed=i)
     out = tmp_path / "out"
     out.mkdir()
-    assert main(["encode", "-q", "--jobs", "2", str(tmp_path), "-d", str(out)]) == 0
+    assert main(["encode", "-s", "--jobs", "2", str(tmp_path), "-d", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["img0.gmc", "img1.gmc", "img2.gmc"]
     dec = tmp_path / "dec"
     dec.mkdir()
-    assert main(["decode", "-q", str(out / "*.gmc"), "-d", str(dec)]) == 0
+    assert main(["decode", "-s", str(out / "*.gmc"), "-d", str(dec)]) == 0
     assert len(list(dec.glob("*.png"))) == 3
 
 
 def test_decode_lower_quality_prefix(tmp_path):
     src = _write_png(tmp_path / "a.png", size=(64, 64))
-    main(["encode", "-q", "-Q", "3", str(src)])
-    assert main(["decode", "-q", "-Q", "1", str(tmp_path / "a.gmc"), "-o", str(tmp_path / "low.png")]) == 0
+    main(["encode", "-s", "-q", "3", str(src)])
+    assert main(["decode", "-s", "-q", "1", str(tmp_path / "a.gmc"), "-o", str(tmp_path / "low.png")]) == 0
     assert Image.open(tmp_path / "low.png").size == (64, 64)
 
 
@@ -81,8 +81,8 @@ def test_missing_input_and_bad_quality(tmp_path, capsys):
     assert main(["encode", str(tmp_path / "nope.png")]) == 1
     assert "nope.png" in capsys.readouterr().err
     src = _write_png(tmp_path / "a.png")
-    assert main(["encode", "-Q", "99", str(src)]) == 1
-    assert "quality" in capsys.readouterr().err
+    assert main(["encode", "-q", "99", str(src)]) == 2  # a usage error
+    assert "quality" in capsys.readouterr().err and not (tmp_path / "a.gmc").exists()
 
 
 def test_eval_plot_bdrate(tmp_path, capsys):
@@ -91,7 +91,7 @@ def test_eval_plot_bdrate(tmp_path, capsys):
     for i in range(2):
         _write_png(data / f"{i}.png", size=(40, 32), seed=i)
     res = tmp_path / "r.json"
-    assert main(["eval", "-q", str(data), "--out", str(res)]) == 0
+    assert main(["eval", "-s", str(data), "--out", str(res)]) == 0
     doc = json.loads(res.read_text())
     assert set(doc["results"]) == {"psnr-rgb", "ms-ssim-rgb", "bpp", "encoding_time", "decoding_time"}
     assert len(doc["results"]["bpp"]) == 3 and all(b > 0 for b in doc["results"]["bpp"])
@@ -114,8 +114,8 @@ def test_demo_script_runs(capsys, monkeypatch, tmp_path):
 
 def test_encode_and_eval_with_refinement(tmp_path, capsys):
     src = _write_png(tmp_path / "a.png", size=(48, 32))
-    assert main(["encode", "-q", "--refine", "3", str(src)]) == 0
-    assert main(["decode", "-q", "-o", str(tmp_path / "out.png"), str(tmp_path / "a.gmc")]) == 0
+    assert main(["encode", "-s", "--refine", "3", str(src)]) == 0
+    assert main(["decode", "-s", "-o", str(tmp_path / "out.png"), str(tmp_path / "a.gmc")]) == 0
     assert Image.open(tmp_path / "out.png").size == (48, 32)
     assert main(["encode", "--refine", "-2", "-o", str(tmp_path / "b.gmc"), str(src)]) == 1
     err = capsys.readouterr().err
@@ -124,7 +124,7 @@ def test_encode_and_eval_with_refinement(tmp_path, capsys):
     data = tmp_path / "set"
     data.mkdir()
     _write_png(data / "c.png", size=(40, 32))
-    assert main(["eval", "-q", "-Q", "1", "--refine", "2", str(data), "--out", str(res)]) == 0
+    assert main(["eval", "-s", "-q", "1", "--refine", "2", str(data), "--out", str(res)]) == 0
     assert "refinement 2 steps" in json.loads(res.read_text())["description"]
-    assert main(["eval", "-q", "--model", "no-such-model", str(data), "--out", str(tmp_path / "s.json")]) == 1
+    assert main(["eval", "-s", "--model", "no-such-model", str(data), "--out", str(tmp_path / "s.json")]) == 1
     assert "no-such-model" in capsys.readouterr().err and not (tmp_path / "s.json").exists()

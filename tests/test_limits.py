@@ -139,7 +139,7 @@ def test_cli_encode_of_a_pillow_bomb_is_one_line(tmp_path, capsys, tiny_weights,
     monkeypatch.setenv("GMCODEC_WEIGHTS", str(tiny_weights))
     path = tmp_path / "bomb.png"
     path.write_bytes(_png_claiming(40_000, 40_000))
-    assert main(["encode", "-q", str(path)]) == 1
+    assert main(["encode", "-s", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("codec: error:") and "too large" in err and err.count("\n") == 1
     assert not (tmp_path / "bomb.gmc").exists()

@@ -102,7 +102,7 @@ def test_cli_with_tampered_weights_exits_1_with_one_line(weights, tmp_path, caps
     path.write_bytes(path.read_bytes()[:-1] + b"\x00")
     monkeypatch.setenv("GMCODEC_WEIGHTS", str(folder))
     Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
-    assert main(["encode", "-q", str(tmp_path / "a.png")]) == 1
+    assert main(["encode", "-s", str(tmp_path / "a.png")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "does not match its manifest" in err
     assert not (tmp_path / "a.gmc").exists()

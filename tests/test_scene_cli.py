@@ -45,7 +45,7 @@ def test_render_and_eval(ply, tmp_path, capsys):
     assert main(["scene", "render", str(ply), "-o", str(png), "--camera", "orbit:1", "--size", "64"]) == 0
     assert png.read_bytes()[:4] == b"\x89PNG"
     gsz = tmp_path / "s.gsz"
-    assert main(["scene", "encode", str(ply), "-o", str(gsz), "-q"]) == 0
+    assert main(["scene", "encode", str(ply), "-o", str(gsz), "-s"]) == 0
     capsys.readouterr()
     assert main(["scene", "eval", str(ply), str(gsz), "--views", "2", "--size", "64", "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
@@ -58,9 +58,72 @@ def test_errors_exit_1(tmp_path, capsys):
     assert main(["scene", "info", str(bad)]) == 1
     assert main(["scene", "decode", str(tmp_path / "missing.gsz"), "-o", str(tmp_path / "x.ply")]) == 1
     assert main(["scene", "convert", str(bad), str(tmp_path / "x.xyz")]) == 1
-    assert main(["scene", "render", str(bad), "-o", str(tmp_path / "x.png"), "--camera", "bogus"]) == 1
+    assert main(["scene", "render", str(bad), "-o", str(tmp_path / "x.png"), "--camera", "orbit:1"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("codec: error:") == 4
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["render", "{s}", "-o", "{d}/x.png", "--size", "0"], "--size: must be 16..2048, got 0"),
+    (["render", "{s}", "-o", "{d}/x.png", "--size", "-5"], "--size: must be 16..2048, got -5"),
+    (["render", "{s}", "-o", "{d}/x.png", "--size", "8"], "--size: must be 16..2048, got 8"),
+    (["render", "{s}", "-o", "{d}/x.png", "--size", "20000"], "--size: must be 16..2048, got 20000"),
+    (["eval", "{s}", "{s}", "--size", "0"], "--size: must be 16..2048"),
+    (["eval", "{s}", "{s}", "--size", "8"], "--size: must be 16..2048"),
+    (["eval", "{s}", "{s}", "--size", "20000"], "--size: must be 16..2048"),
+    (["eval", "{s}", "{s}", "--views", "0"], "--views: must be 1 or more"),
+    (["render", "{s}", "-o", "{d}/x.png", "--camera", "orbit:1/0"], "the number of orbit views, at least 1, got 0"),
+    (["render", "{s}", "-o", "{d}/x.png", "--camera", "orbit:8"], "K must be 0..7 for 8 orbit views, got 8"),
+    (["render", "{s}", "-o", "{d}/x.png", "--camera", "orbit:3/3"], "K must be 0..2 for 3 orbit views"),
+    (["render", "{s}", "-o", "{d}/x.png", "--camera", "bogus"], "use orbit:K"),
+])
+def test_render_and_eval_options_are_usage_errors(ply, tmp_path, capsys, argv, fragment):
+    before = sorted(tmp_path.iterdir())
+    assert main(["scene", *(a.format(s=ply, d=tmp_path) for a in argv)]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "internal error" not in err and "Traceback" not in err, err
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_library_size_checks_are_codec_errors(ply):
+    from codec.errors import InvalidInputError
+    from codec.scene.evaluate import evaluate, orbit_cameras
+
+    scene = read(ply)
+    with pytest.raises(InvalidInputError, match="SSIM window"):
+        evaluate(scene, scene, views=1, size=8)
+    with pytest.raises(InvalidInputError, match="size must be >= 1"):
+        orbit_cameras(scene, 1, 0)
+
+
+def test_scene_files_are_recognised_by_content_not_name(ply, tmp_path, capsys):
+    gsz = tmp_path / "s.gsz"
+    assert main(["scene", "encode", "-s", str(ply), "-o", str(gsz), "-q", "2"]) == 0
+    for name in ("s.bin", "s.gsc", "noext"):
+        (tmp_path / name).write_bytes(gsz.read_bytes())
+        out = tmp_path / f"{name}.ply"
+        assert main(["scene", "decode", str(tmp_path / name), "-o", str(out)]) == 0
+        assert len(read(out)) == 400
+    capsys.readouterr()
+    assert main(["scene", "info", "--json", str(tmp_path / "s.gsc")]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["quality"] == 2 and "pos_x" in info["sections"]
+    assert main(["scene", "eval", str(ply), str(tmp_path / "s.bin"), "--views", "1", "--size", "32", "--json"]) == 0
+    assert "attributes" in json.loads(capsys.readouterr().out)  # aligned as a .gsz of ORIG
+    (tmp_path / "p.splat").write_bytes(ply.read_bytes())  # a PLY under another format's name
+    assert len(read(tmp_path / "p.splat")) == 400
+
+
+def test_files_that_are_not_scenes_say_what_they_are(tmp_path, capsys):
+    from codec.container import Container, pack
+
+    (tmp_path / "img.gsz").write_bytes(pack(Container("image", {}, ())))
+    (tmp_path / "junk.xyz").write_bytes(b"junk data")
+    assert main(["scene", "decode", str(tmp_path / "img.gsz"), "-o", str(tmp_path / "x.ply")]) == 1
+    assert "this is an image file, not a scene (use codec decode)" in capsys.readouterr().err
+    assert main(["scene", "info", str(tmp_path / "junk.xyz")]) == 1
+    assert "not a scene file (it starts with b'junk')" in capsys.readouterr().err
+    assert not (tmp_path / "x.ply").exists()
 
 
 def test_encode_prune_reports_what_it_dropped(tmp_path, capsys):

@@ -30,7 +30,7 @@ def frames_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def encoded(frames_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("enc") / "s.gss"
-    assert main(["stream", "encode", str(frames_dir), "-o", str(out), "--gop", "3", "-q"]) == 0
+    assert main(["stream", "encode", str(frames_dir), "-o", str(out), "--gop", "3", "-s"]) == 0
     return out
 
 
@@ -47,10 +47,24 @@ def test_encode_info_decode(encoded, tmp_path, capsys):
     assert main(["stream", "info", str(encoded)]) == 0
     assert "checksums: ok" in capsys.readouterr().out
     out_dir = tmp_path / "dec"
-    assert main(["stream", "decode", str(encoded), "-d", str(out_dir), "--format", "splat", "-q"]) == 0
+    assert main(["stream", "decode", str(encoded), "-d", str(out_dir), "--format", "splat", "-s"]) == 0
     assert len(list(out_dir.glob("frame_*.splat"))) == 6
-    assert main(["stream", "decode", str(encoded), "-d", str(out_dir), "--format", "splat", "-q"]) == 1
+    assert main(["stream", "decode", str(encoded), "-d", str(out_dir), "--format", "splat", "-s"]) == 1
     _one_error(capsys.readouterr().err, "already exists")
+
+
+def test_failed_decode_leaves_no_empty_output_folder(encoded, tmp_path, capsys):
+    bad = tmp_path / "bad.gss"
+    data = bytearray(encoded.read_bytes())
+    data[40] ^= 0xFF  # inside the first record: no frame decodes
+    bad.write_bytes(bytes(data))
+    for source in (bad, tmp_path / "missing.gss"):
+        assert main(["stream", "decode", str(source), "-d", str(tmp_path / "out" / "frames")]) == 1
+        assert capsys.readouterr().err.startswith("codec: error:")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.gss"]
+    (tmp_path / "keep").mkdir()  # a folder that was there before stays
+    assert main(["stream", "decode", str(bad), "-d", str(tmp_path / "keep")]) == 1
+    assert (tmp_path / "keep").is_dir()
 
 
 def test_error_exit_codes(frames_dir, encoded, tmp_path, capsys):
@@ -60,8 +74,8 @@ def test_error_exit_codes(frames_dir, encoded, tmp_path, capsys):
     empty.mkdir()
     assert main(["stream", "encode", str(empty), "-o", str(tmp_path / "e.gss")]) == 1
     _one_error(capsys.readouterr().err, "no frame files")
-    assert main(["stream", "encode", str(frames_dir), "-o", str(tmp_path / "q.gss"), "-Q", "9"]) == 1
-    _one_error(capsys.readouterr().err, "quality")
+    assert main(["stream", "encode", str(frames_dir), "-o", str(tmp_path / "q.gss"), "-q", "9"]) == 2  # usage
+    assert "--quality: invalid choice: 9" in capsys.readouterr().err and not (tmp_path / "q.gss").exists()
     bad = tmp_path / "bad.gss"
     data = bytearray(encoded.read_bytes())
     data[len(data) // 2] ^= 0xFF

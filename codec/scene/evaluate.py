@@ -15,12 +15,14 @@ import torch
 
 from codec.errors import InvalidInputError
 
+from .cameras import parse_orbit
 from .data import GaussianScene, sigmoid
 from .render import Camera, render
 
 __all__ = ["orbit_cameras", "parse_camera", "psnr", "ssim", "attribute_errors", "evaluate", "to_uint8"]
 
 UP = np.array([0.0, -1.0, 0.0])
+SSIM_WINDOW = 11  # pixels: the side of the Gaussian window of :func:`ssim`
 
 
 def orbit_cameras(scene: GaussianScene, views: int = 8, size: int = 512, elevation_deg: float = 20.0,
@@ -28,6 +30,8 @@ def orbit_cameras(scene: GaussianScene, views: int = 8, size: int = 512, elevati
     """``views`` cameras evenly spaced on an orbit around the scene (see the module docstring)."""
     if views < 1:
         raise InvalidInputError(f"views must be >= 1, got {views}")
+    if size < 1:
+        raise InvalidInputError(f"size must be >= 1 pixel, got {size}")
     if len(scene) == 0:
         center, radius = np.zeros(3), 1.0
     else:
@@ -45,20 +49,9 @@ def orbit_cameras(scene: GaussianScene, views: int = 8, size: int = 512, elevati
 
 
 def parse_camera(spec: str, scene: GaussianScene, size: int = 512, views: int = 8) -> Camera:
-    """``orbit:K`` (K-th of ``views`` orbit cameras) or ``orbit:K/M`` (K-th of M)."""
-    try:
-        kind, arg = spec.split(":", 1)
-        if kind != "orbit":
-            raise ValueError
-        if "/" in arg:
-            k, views = (int(x) for x in arg.split("/", 1))
-        else:
-            k = int(arg)
-        if not 0 <= k < views:
-            raise ValueError
-    except ValueError:
-        raise InvalidInputError(f"bad camera {spec!r}: use orbit:K (0 <= K < {views}) or orbit:K/M") from None
-    return orbit_cameras(scene, views, size)[k]
+    """The camera of ``spec`` (:func:`parse_orbit`) for ``scene``, ``size`` pixels square."""
+    k, m = parse_orbit(spec, views)
+    return orbit_cameras(scene, m, size)[k]
 
 
 def to_uint8(img: torch.Tensor) -> np.ndarray:
@@ -76,7 +69,7 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     """Mean SSIM (11x11 Gaussian window, sigma 1.5, per channel) of two uint8 images."""
     x = torch.from_numpy(a.astype(np.float64) / 255.0).permute(2, 0, 1)[:, None]
     y = torch.from_numpy(b.astype(np.float64) / 255.0).permute(2, 0, 1)[:, None]
-    g = torch.exp(-((torch.arange(11, dtype=torch.float64) - 5) ** 2) / (2 * 1.5 ** 2))
+    g = torch.exp(-((torch.arange(SSIM_WINDOW, dtype=torch.float64) - SSIM_WINDOW // 2) ** 2) / (2 * 1.5 ** 2))
     g = g / g.sum()
     win = (g[:, None] * g[None, :])[None, None]
     f = lambda t: torch.nn.functional.conv2d(t, win)  # noqa: E731
@@ -109,6 +102,8 @@ def attribute_errors(orig: GaussianScene, other: GaussianScene) -> dict[str, dic
 
 def evaluate(orig: GaussianScene, other: GaussianScene, views: int = 8, size: int = 512) -> dict:
     """Render both scenes from the orbit cameras of ``orig``; PSNR/SSIM per view and mean."""
+    if size < SSIM_WINDOW:
+        raise InvalidInputError(f"size must be at least {SSIM_WINDOW} pixels (the SSIM window), got {size}")
     cams = orbit_cameras(orig, views, size)
     per_view = []
     for cam in cams:
