@@ -3,18 +3,25 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TORCH_CPU ?= 2.13.0
 
-.PHONY: demo test setup clean-venv
+.PHONY: demo test setup peer clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
+	# the CPU build of torch first (0.75 GB, where PyPI's default is a 5 GB CUDA build); the
+	# project's range accepts it, so the next line keeps it (README "Install size")
+	$(PY) -m pip install --quiet 'torch==$(TORCH_CPU)'
 	$(PY) -m pip install --quiet -e '.[test]'
-	# triton (0.9 GB) only compiles torch.compile kernels for GPUs; nothing here uses it (README "Install size")
-	$(PY) -m pip uninstall --quiet --yes triton
 	touch $(STAMP)
+
+# the CompressAI hyperprior peer (train --arch hyperprior, benchmarks/): compressai imports
+# torchvision, whose wheels need the CUDA build of torch, so this swaps torch for it
+peer: $(STAMP)
+	$(PY) -m pip install --quiet 'torch==2.14.1' -e '.[test,peer,bench]'
 
 setup: $(STAMP)
 

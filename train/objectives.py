@@ -81,7 +81,10 @@ class HyperpriorObjective:
     """CompressAI's bmshj2018 scale-hyperprior (the peer), trained by the same loop."""
 
     def __init__(self, n: int = 96, m: int = 128, lmbda: float = 0.0130) -> None:
-        from compressai.models import ScaleHyperprior
+        try:
+            from compressai.models import ScaleHyperprior
+        except ImportError:
+            raise SystemExit("the hyperprior peer needs CompressAI: `make peer` installs it") from None
         self.model = ScaleHyperprior(n, m)
         self.lmbda = lmbda
 
