@@ -36,6 +36,7 @@ from pathlib import Path
 from aiohttp import WSMsgType, web
 
 from codec.errors import CodecError, InvalidInputError
+from codec.web.routes import FRAME_CACHE_CONTROL, add_web_routes, frame_etag
 
 from .reader import FileSource
 
@@ -169,9 +170,13 @@ def make_app(path: str | Path, *, lag: float = 0.25, send_timeout: float = 10.0,
         except CodecError as exc:
             raise web.HTTPInternalServerError(text=f"stream {s.id}: {exc}") from None
         e = s.entries[n]
+        etag = frame_etag(body, frames[0], n)  # records never change: cacheable for good
+        cache = {"ETag": etag, "Cache-Control": FRAME_CACHE_CONTROL}
+        if etag in request.headers.get("If-None-Match", ""):
+            return web.Response(status=304, headers=cache)
         return web.Response(body=body, content_type="application/x-gmcodec-frame", headers={
             "X-Frame-Number": str(n), "X-Frame-Keyframe": str(int(e.keyframe)),
-            "X-Frame-Group-Start": str(g), "X-Frame-Timestamp": repr(e.timestamp)})
+            "X-Frame-Group-Start": str(g), "X-Frame-Timestamp": repr(e.timestamp), **cache})
 
     async def live(request):
         s = stream_of(request)
@@ -209,6 +214,7 @@ def make_app(path: str | Path, *, lag: float = 0.25, send_timeout: float = 10.0,
     app.router.add_get("/streams/{id}/manifest", manifest)
     app.router.add_get("/streams/{id}/frames/{n}", frame)
     app.router.add_get("/streams/{id}/live", live)
+    add_web_routes(app)  # the browser player: / and /web/*
 
     async def cleanup(app):
         for ws in list(app[CLIENTS]):
