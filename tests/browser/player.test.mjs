@@ -93,15 +93,17 @@ test("playback over HTTP advances frames; a seek lands on the requested frame", 
     await page.evaluate(() => window.__player.idle());
   }
   assert.deepEqual(await page.evaluate(() => window.__player.errors), []);
-  if (process.env.WEB_SCREENSHOT) await page.screenshot({ path: process.env.WEB_SCREENSHOT });
+  if (process.env.WEB_SCREENSHOT) await (await page.$("#player")).screenshot({ path: process.env.WEB_SCREENSHOT });
   await page.close();
 });
 
 test("live mode over the WebSocket advances frames from the newest keyframe", async () => {
   const page = await open("/?stream=moving&live=1&size=320x240");
   const lastKey = INFO.keyframes[INFO.keyframes.length - 1];
-  await waitFor(page, (k) => window.__player.shown && window.__player.shown.number === k, lastKey);
-  await waitFor(page, (last) => window.__player.shown.number === last, INFO.frames - 1);
+  await waitFor(page, (last) => window.__player.shown && window.__player.shown.number === last, INFO.frames - 1);
+  const history = await page.evaluate(() => window.__player.history);
+  assert.equal(history[0], lastKey, "a live client joins at the newest keyframe");
+  assert.deepEqual(history, Array.from({ length: INFO.frames - lastKey }, (_, i) => lastKey + i));
   assert.deepEqual(await page.evaluate(() => window.__player.errors), []);
   await page.close();
 });
@@ -111,10 +113,22 @@ test("a damaged frame shows a message, keeps the last good frame, and playback g
   await waitFor(page, () => window.__player && window.__player.shown && window.__player.shown.number === 0);
   await page.click("#play");
   await waitFor(page, () => window.__player.errors.length > 0);
-  assert.match(await page.textContent("#message"), /frame 3 cannot be shown .*checksum/);
-  const [error] = await page.evaluate(() => window.__player.errors);
+  const [error] = await page.evaluate(() => window.__player.errors); // the text player.message() showed
+  assert.match(error.text, /frame 3 cannot be shown .*checksum/);
   assert.equal(error.shown, 2, "the last good frame before the damaged frame 3 stays on screen");
   await waitFor(page, (last) => window.__player.shown.number === last, INFO.frames - 1);
+  await page.close();
+});
+
+test("without WebGL2 the page says so instead of failing", async () => {
+  const page = await context.newPage();
+  await page.addInitScript(() => {
+    const get = HTMLCanvasElement.prototype.getContext;
+    HTMLCanvasElement.prototype.getContext = function (kind, ...rest) { return kind === "webgl2" ? null : get.call(this, kind, ...rest); };
+  });
+  await page.goto(`${BASE}/?stream=moving`);
+  await page.waitForFunction(() => window.__player && window.__player.webgl2 === false);
+  assert.match(await page.textContent("#message"), /needs WebGL2/);
   await page.close();
 });
 

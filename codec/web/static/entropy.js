@@ -73,7 +73,7 @@ export function popSymbols(dec, models, ids, count, out = new Int32Array(count))
     for (let i = lo; i < hi; i++) order[fill[ids[i]]++] = i; // stable counting sort by table id
     for (let j = 0; j < t; j++) {
       const a = bounds[j], b = bounds[j + 1];
-      if (b > a) dec.decode(models[j], b - a, out, 0, order.subarray(a, b));
+      if (b > a) dec.decodeScatter(models[j], b - a, out, order.subarray(a, b));
     }
   }
   return out;

@@ -46,6 +46,7 @@ class Player {
     this.camVersion = 0;
     this.drawn = null;
     this.shown = null; // {number, keyframe, n}
+    this.history = []; // numbers of the frames shown, in order
     this.errors = [];
     this.stats = { frames: [], bytes: [], decodeMs: 0, sortMs: 0 };
     this.idleWaiters = [];
@@ -79,6 +80,7 @@ class Player {
     this.frameSeq++;
     this.sorter.postMessage({ positions }, [positions.buffer]);
     this.shown = { number: r.number, keyframe: r.keyframe, n: r.n };
+    this.history.push(r.number);
     this.stats.frames.push(performance.now());
     this.stats.decodeMs = r.decodeMs;
     $("count").textContent = `${r.n.toLocaleString()} Gaussians, SH ${r.shDegree}`;

@@ -41,9 +41,10 @@ async function unpackStream(data, what) {
 
 const u32At = (b, off) => new DataView(b.buffer, b.byteOffset + off, 4).getUint32(0, true);
 
-/** codec.scene.streams.decode_categorical: [count] Int32Array of symbols in [0, k). */
-export async function decodeCategorical(data, count, k, ctx, t, what) {
-  const [meta, payload] = await unpackStream(data, what);
+/** codec.scene.streams.decode_categorical of a stream's (promised) [meta, payload]:
+ * [count] Int32Array of symbols in [0, k). */
+export async function decodeCategorical(parts, count, k, ctx, t, what) {
+  const [meta, payload] = await parts;
   if (meta.length < 9 || (meta[0] !== 0x54 && meta[0] !== 0x41)) throw corrupt(`${what}: bad table header`);
   const tt = u32At(meta, 1), kk = u32At(meta, 5);
   if (tt !== t || kk !== k || t * k > MAX_TABLE) throw corrupt(`${what}: table shape ${tt}x${kk} does not match the expected ${t}x${k}`);
@@ -84,9 +85,10 @@ function decodeAdaptiveStreams(meta, payload, count, k, ctx, t, what) {
   return out;
 }
 
-/** codec.scene.streams.decode_residuals: [count] Float64Array of integers. */
-async function decodeResiduals(data, count, family, ctx, t, what) {
-  const [meta, payload] = await unpackStream(data, what);
+/** codec.scene.streams.decode_residuals of a stream's (promised) [meta, payload]: [count]
+ * Float64Array of integers. */
+async function decodeResiduals(parts, count, family, ctx, t, what) {
+  const [meta, payload] = await parts;
   let ids;
   if (meta[0] === 0x43 && ctx !== null) { // "C": one scale id per context
     if (meta.length !== 5 + t || u32At(meta, 1) !== t) throw corrupt(`${what}: bad context table`);
@@ -96,7 +98,7 @@ async function decodeResiduals(data, count, family, ctx, t, what) {
     for (let i = 0; i < count; i++) ids[i] = choice[ctx[i]];
   } else if (meta[0] === 0x42 && ctx === null) { // "B": block scale ids as a categorical stream
     const nb = Math.ceil(count / BLOCK);
-    const blockIds = await decodeCategorical(meta.subarray(1), nb, NUM_SCALES, null, 1, what);
+    const blockIds = await decodeCategorical(unpackStream(meta.subarray(1), what), nb, NUM_SCALES, null, 1, what);
     ids = new Int32Array(count);
     for (let i = 0; i < count; i++) ids[i] = blockIds[(i / BLOCK) | 0];
   } else throw corrupt(`${what}: unknown residual stream mode`);
@@ -138,6 +140,21 @@ const section = (c, name) => {
   return s;
 };
 
+/** Start inflating every stream's metadata at once (they are independent); name -> promise. */
+function streamParts(c) {
+  const parts = new Map();
+  for (const [name, data] of c.sections) {
+    if (name === "sh_codebook") continue;
+    const p = unpackStream(data, name);
+    p.catch(() => {}); // rejections surface where the stream is decoded (or not at all)
+    parts.set(name, p);
+  }
+  return (name) => {
+    if (!parts.has(name)) throw corrupt(`the scene file has no section '${name}'`);
+    return parts.get(name);
+  };
+}
+
 /** float16 bits -> float value (exact). */
 function halfToFloat(h) {
   const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
@@ -170,20 +187,21 @@ export async function decodeScene(data) {
   const origin = [odv.getFloat64(0, true), odv.getFloat64(8, true), odv.getFloat64(16, true)];
   if (!origin.every(Number.isFinite)) throw corrupt("scene header has a non-finite origin");
   const { sceneFamily, opacity: opacityTables } = await tables();
+  const stream = streamParts(c);
 
   const offsetCat = async (name, ctx, t) => {
     const lo = intField(c, `${name}_lo`, -(2 ** 40), 2 ** 40);
     const kk = intField(c, `${name}_k`, 1, MAX_ALPHABET);
-    return { sym: await decodeCategorical(section(c, name), n, kk, ctx, t, name), lo, k: kk };
+    return { sym: await decodeCategorical(stream(name), n, kk, ctx, t, name), lo, k: kk };
   };
 
   // positions: coarse cells from the deltas along the order
-  const dx = await decodeResiduals(section(c, "pos_x"), n, sceneFamily, null, 1, "pos_x");
+  const dx = await decodeResiduals(stream("pos_x"), n, sceneFamily, null, 1, "pos_x");
   const cy = new Int32Array(n), cz = new Int32Array(n);
   for (let i = 0; i < n; i++) cy[i] = bucket(dx[i]);
-  const dy = await decodeResiduals(section(c, "pos_y"), n, sceneFamily, cy, 16, "pos_y");
+  const dy = await decodeResiduals(stream("pos_y"), n, sceneFamily, cy, 16, "pos_y");
   for (let i = 0; i < n; i++) cz[i] = bucket(Math.abs(dx[i]) + Math.abs(dy[i]));
-  const dz = await decodeResiduals(section(c, "pos_z"), n, sceneFamily, cz, 16, "pos_z");
+  const dz = await decodeResiduals(stream("pos_z"), n, sceneFamily, cz, 16, "pos_z");
   const coarse = [dx, dy, dz].map((d) => {
     const out = new Float64Array(n);
     let acc = 0;
@@ -196,7 +214,7 @@ export async function decodeScene(data) {
   });
   // opacity and its classes
   const ob = preset.opacityBits, levels = (1 << ob) - 1;
-  const qo = await decodeCategorical(section(c, "opacity"), n, 1 << ob, null, 1, "opacity");
+  const qo = await decodeCategorical(stream("opacity"), n, 1 << ob, null, 1, "opacity");
   const opTable = opacityTables[ob];
   const opacity = new Float32Array(n), octx = new Int32Array(n), ocls = new Int32Array(n);
   const oshift = Math.max(ob - 3, 0);
@@ -213,8 +231,12 @@ export async function decodeScene(data) {
   const s1 = await offsetCat("scale_1", sctx, SCALE_CONTEXTS);
   const s2 = await offsetCat("scale_2", sctx, SCALE_CONTEXTS);
   const logScales = new Float32Array(3 * n);
-  const sv = [s0, s1, s2].map((s) => Float64Array.from(s.sym, (v) => v + s.lo));
-  for (let j = 0; j < 3; j++) for (let i = 0; i < n; i++) logScales[3 * i + j] = sv[j][i] * preset.scaleStep;
+  const sv = [];
+  for (let j = 0; j < 3; j++) {
+    const { sym, lo } = [s0, s1, s2][j], v = new Float64Array(n);
+    for (let i = 0; i < n; i++) { v[i] = sym[i] + lo; logScales[3 * i + j] = v[i] * preset.scaleStep; }
+    sv.push(v);
+  }
   // fine positions
   const lut = lutField(c, "refine_lut", REFINE), refineLo = intField(c, "refine_lo", -(2 ** 40), 2 ** 40);
   const r = new Int32Array(n);
@@ -227,7 +249,7 @@ export async function decodeScene(data) {
   const means = new Float32Array(3 * n);
   for (let a = 0; a < 3; a++) {
     const ax = "xyz"[a];
-    const top = await decodeCategorical(section(c, `refine_${ax}`), n, 1 << REFINE, r, REFINE + 1, `refine_${ax}`);
+    const top = await decodeCategorical(stream(`refine_${ax}`), n, 1 << REFINE, r, REFINE + 1, `refine_${ax}`);
     const ca = coarse[a], o = origin[a];
     for (let i = 0; i < n; i++) {
       if (top[i] >> r[i]) throw corrupt("position refinement out of range");
@@ -238,38 +260,38 @@ export async function decodeScene(data) {
   }
   // rotations: smallest three of the Gaussians that store any bits
   const rlut = lutField(c, "rot_lut", preset.rotBits);
-  const bits = new Int32Array(n);
-  const idx = [];
+  const bits = new Int32Array(n), idxAll = new Int32Array(n);
+  let m = 0;
   for (let i = 0; i < n; i++) {
     const a = sv[0][i], b = sv[1][i], cc = sv[2][i];
     const spread = Math.max(a, b, cc) - Math.min(a, b, cc);
     if (spread >= rlut.length) throw corrupt("rotation table too short for the decoded scales");
     const bb = rlut[spread] - Math.min(ocls[i], preset.relaxRot);
     bits[i] = bb < 2 ? 0 : bb;
-    if (bits[i]) idx.push(i);
+    if (bits[i]) idxAll[m++] = i;
   }
-  const m = idx.length, rctx = new Int32Array(m);
+  const idx = idxAll.subarray(0, m), rctx = new Int32Array(m);
   for (let j = 0; j < m; j++) rctx[j] = preset.rotBits - bits[idx[j]];
   const rb = preset.rotBits;
-  const largest = await decodeCategorical(section(c, "rot_index"), m, 4, rctx, rb, "rot_index");
+  const largest = await decodeCategorical(stream("rot_index"), m, 4, rctx, rb, "rot_index");
   const comps = [];
-  for (let j = 0; j < 3; j++) comps.push(await decodeCategorical(section(c, `rot_${j}`), m, 1 << rb, rctx, rb, `rot_${j}`));
+  for (let j = 0; j < 3; j++) comps.push(await decodeCategorical(stream(`rot_${j}`), m, 1 << rb, rctx, rb, `rot_${j}`));
   const quats = new Float32Array(4 * n);
   for (let i = 0; i < n; i++) quats[4 * i] = 1;
+  const [c0, c1, c2] = comps;
   for (let j = 0; j < m; j++) {
     const row = idx[j], b = bits[row], lv = Math.max((1 << b) - 1, 1);
-    const o = [0, 0, 0];
-    for (let t = 0; t < 3; t++) {
-      const cv = comps[t][j];
-      if (cv >> b) throw corrupt("rotation symbol out of range for its precision");
-      o[t] = (cv / lv * 2.0 - 1.0) * INV_SQRT2;
-    }
-    const sq0 = o[0] * o[0], sq1 = o[1] * o[1], sq2 = o[2] * o[2];
+    if ((c0[j] | c1[j] | c2[j]) >> b) throw corrupt("rotation symbol out of range for its precision");
+    const o0 = (c0[j] / lv * 2.0 - 1.0) * INV_SQRT2, o1 = (c1[j] / lv * 2.0 - 1.0) * INV_SQRT2;
+    const o2 = (c2[j] / lv * 2.0 - 1.0) * INV_SQRT2;
+    const sq0 = o0 * o0, sq1 = o1 * o1, sq2 = o2 * o2;
     const mm = Math.sqrt(Math.max(1.0 - (sq0 + sq1 + sq2), 0.0));
     const norm = Math.max(Math.sqrt((mm * mm + sq1) + (sq0 + sq2)), 1e-30);
-    const lead = largest[j];
-    quats[4 * row + (lead & 3)] = mm / norm;
-    for (let t = 0; t < 3; t++) quats[4 * row + ((lead + t + 1) & 3)] = o[t] / norm;
+    const lead = largest[j], base = 4 * row;
+    quats[base + (lead & 3)] = mm / norm;
+    quats[base + ((lead + 1) & 3)] = o0 / norm;
+    quats[base + ((lead + 2) & 3)] = o1 / norm;
+    quats[base + ((lead + 3) & 3)] = o2 / norm;
   }
   // DC colour: g, r - g, b - g
   const ccls = new Int32Array(n), cstep = new Float64Array(n);
@@ -292,10 +314,10 @@ export async function decodeScene(data) {
     const rdv = new DataView(raw.buffer, raw.byteOffset, raw.length);
     const book = new Float32Array(mcb * 3 * k);
     for (let i = 0; i < book.length; i++) book[i] = halfToFloat(rdv.getUint16(2 * i, true));
-    const labels = await decodeCategorical(section(c, "sh_index"), n, Math.max(mcb, 1), null, 1, "sh_index");
+    const labels = await decodeCategorical(stream("sh_index"), n, Math.max(mcb, 1), null, 1, "sh_index");
     shRest = new Float32Array(n * 3 * k);
     const w = 3 * k;
-    for (let i = 0; i < n; i++) shRest.set(book.subarray(labels[i] * w, labels[i] * w + w), i * w);
+    for (let i = 0; i < n; i++) for (let j = 0, src = labels[i] * w; j < w; j++) shRest[i * w + j] = book[src + j];
   }
   for (const arr of [means, logScales, shDc, shRest]) {
     for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) throw corrupt("decoded attributes are not finite");
