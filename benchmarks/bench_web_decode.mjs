@@ -2,11 +2,12 @@
 // with the browser player's modules, and time the depth sort of the keyframe's Gaussians.
 //   node benchmarks/bench_web_decode.mjs STREAM.gss [--repeat R]
 // Prints one JSON line: keyframe_ms (fastest of R), delta_ms (per delta frame, fastest of R),
-// sort_ms (fastest of R, orbit camera), pack_ms (texture layout of one frame), gaussians.
+// sort_ms (fastest of R, orbit camera), pack_ms (texture layout of a whole frame, as after a
+// keyframe), repack_ms (the rows one delta frame changed, as the worker does), gaussians.
 import fs from "node:fs";
 
 import { orbitCamera, orbitFor } from "../codec/web/static/camera.js";
-import { packFrame } from "../codec/web/static/pack.js";
+import { packFrame, repackRows } from "../codec/web/static/pack.js";
 import { sortByDepth } from "../codec/web/static/sort.js";
 import { decodeRecord, parseStreamFile } from "../codec/web/static/stream.js";
 
@@ -17,21 +18,24 @@ const group = [records[0]];
 for (let i = 1; i < records.length && records[i].type === 2; i++) group.push(records[i]);
 
 const best = (xs) => Math.min(...xs);
-const keyTimes = [], deltaTimes = group.slice(1).map(() => []), sortTimes = [], packTimes = [];
+const keyTimes = [], deltaTimes = group.slice(1).map(() => []), sortTimes = [], packTimes = [], repackTimes = [];
 let key = null;
 for (let r = 0; r < repeat; r++) {
   let t0 = performance.now();
   let { frame, state } = await decodeRecord(group[0], null, null);
   keyTimes.push(performance.now() - t0);
   key = frame;
+  t0 = performance.now();
+  const packed = packFrame(key);
+  packTimes.push(performance.now() - t0);
   for (let i = 1; i < group.length; i++) {
     t0 = performance.now();
     ({ frame, state } = await decodeRecord(group[i], frame, state));
     deltaTimes[i - 1].push(performance.now() - t0);
+    t0 = performance.now();
+    repackRows(frame, packed, new Map([...state.q].map(([g, v]) => [g, v.rows])));
+    if (i === group.length - 1) repackTimes.push(performance.now() - t0);
   }
-  t0 = performance.now();
-  packFrame(key);
-  packTimes.push(performance.now() - t0);
   const o = orbitFor(key.means);
   const cam = orbitCamera({ target: o.target, distance: o.radius, azimuth: r, elevation: 0.35, fov: 60 }, 1280, 720);
   const out = new Uint32Array(key.n);
@@ -42,5 +46,5 @@ for (let r = 0; r < repeat; r++) {
 console.log(JSON.stringify({
   gaussians: key.n, keyframe_bytes: group[0].payload.length, keyframe_ms: best(keyTimes),
   delta_bytes: group.slice(1).map((g) => g.payload.length), delta_ms: deltaTimes.map(best),
-  sort_ms: best(sortTimes), pack_ms: best(packTimes),
+  sort_ms: best(sortTimes), pack_ms: best(packTimes), repack_ms: best(repackTimes),
 }));

@@ -1,16 +1,17 @@
 // Module worker: decodes frame records and scene files off the main thread and answers with the
-// renderer's typed arrays (transferred, not copied). It keeps the last decoded frame and the
-// delta state, so records must arrive in stream order; a keyframe resets both.
+// renderer's typed arrays (copies transferred). It keeps the last decoded frame, the delta state
+// and the packed texture data, so records must arrive in stream order; a keyframe resets all
+// three, and a delta frame repacks only the rows it changed.
 import { CodecError } from "./errors.js";
-import { packFrame } from "./pack.js";
+import { packFrame, repackRows } from "./pack.js";
 import { decodeScene } from "./scene.js";
 import { TYPE_KEYFRAME, decodeRecord, parseRecord } from "./stream.js";
 
-let ref = null, state = null;
+let ref = null, state = null, packed = null;
 
-function reply(id, frame, extra) {
-  const packed = packFrame(frame);
-  self.postMessage({ id, ok: true, ...extra, ...packed }, [packed.splat.buffer, packed.sh.buffer]);
+function reply(id, extra) {
+  const splat = packed.splat.slice(), sh = packed.sh.slice();
+  self.postMessage({ id, ok: true, ...extra, n: packed.n, shDegree: packed.shDegree, splat, sh }, [splat.buffer, sh.buffer]);
 }
 
 async function handle(msg) {
@@ -19,7 +20,8 @@ async function handle(msg) {
     const t0 = performance.now();
     const frame = await decodeScene(new Uint8Array(msg.buffer));
     ref = null; state = null;
-    return reply(id, frame, { number: 0, keyframe: true, decodeMs: performance.now() - t0, bytes: msg.buffer.byteLength });
+    packed = packFrame(frame);
+    return reply(id, { number: 0, keyframe: true, decodeMs: performance.now() - t0, bytes: msg.buffer.byteLength });
   }
   if (op === "records") { // one or more frame records, back to back (as /frames/{n}?deps=1 sends)
     const bytes = new Uint8Array(msg.buffer);
@@ -33,19 +35,21 @@ async function handle(msg) {
       try {
         ({ frame: ref, state } = await decodeRecord(rec, ref, state));
       } catch (e) {
-        ref = null; state = null; // the next usable frame is a keyframe
+        ref = null; state = null; packed = null; // the next usable frame is a keyframe
         throw e;
       }
+      if (rec.type === TYPE_KEYFRAME) packed = packFrame(ref);
+      else repackRows(ref, packed, new Map([...state.q].map(([g, v]) => [g, v.rows])));
       const ms = performance.now() - t0;
       decodeMs += ms;
       times.push([rec.number, rec.type === TYPE_KEYFRAME, ms]);
       last = rec;
     }
     if (last === null) throw new CodecError("no frame record in the data");
-    return reply(id, ref, { number: last.number, keyframe: last.type === TYPE_KEYFRAME, timestamp: last.timestamp,
+    return reply(id, { number: last.number, keyframe: last.type === TYPE_KEYFRAME, timestamp: last.timestamp,
       decodeMs, times, bytes: bytes.length });
   }
-  if (op === "reset") { ref = null; state = null; return self.postMessage({ id, ok: true }); }
+  if (op === "reset") { ref = null; state = null; packed = null; return self.postMessage({ id, ok: true }); }
   throw new Error(`unknown op ${op}`);
 }
 
