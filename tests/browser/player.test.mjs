@@ -120,6 +120,18 @@ test("a damaged frame shows a message, keeps the last good frame, and playback g
   await page.close();
 });
 
+test("?bench=1 prints decode, sort and draw timings as JSON", async () => {
+  const page = await open("/?stream=moving&bench=1&size=160x120");
+  await waitFor(page, () => window.__player && window.__player.bench);
+  const b = JSON.parse(await page.textContent("#bench"));
+  assert.ok(b.gaussians > 0);
+  assert.equal(b.frames.length, INFO.frames - 1);
+  for (const k of ["keyframeDecodeMs", "deltaDecodeMsMedian", "drawMs"]) assert.ok(b[k] > 0, k);
+  assert.ok(b.sortMsMedian >= 0);
+  assert.match(b.renderer, /./);
+  await page.close();
+});
+
 test("without WebGL2 the page says so instead of failing", async () => {
   const page = await context.newPage();
   await page.addInitScript(() => {

@@ -21,6 +21,7 @@ const OPACITY_CLASSES = 4;
 const MAX_AXIS_BITS = 21;
 export const SH_COEFFS = [0, 3, 8, 15];
 const INV_SQRT2 = 1.0 / Math.sqrt(2.0);
+const COARSE_CELLS = 2 ** (MAX_AXIS_BITS - REFINE); // coarse grid cells per axis
 
 // codec/scene/presets.py: the fields the decoder needs
 const PRESETS = {
@@ -155,6 +156,11 @@ function streamParts(c) {
   };
 }
 
+function allFinite(arr) {
+  for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) return false;
+  return true;
+}
+
 /** float16 bits -> float value (exact). */
 function halfToFloat(h) {
   const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
@@ -207,7 +213,7 @@ export async function decodeScene(data) {
     let acc = 0;
     for (let i = 0; i < n; i++) {
       acc += d[i];
-      if (acc < 0 || acc >= 2 ** (MAX_AXIS_BITS - REFINE)) throw corrupt("decoded positions leave the grid");
+      if (acc < 0 || acc >= COARSE_CELLS) throw corrupt("decoded positions leave the grid");
       out[i] = acc;
     }
     return out;
@@ -254,7 +260,7 @@ export async function decodeScene(data) {
     for (let i = 0; i < n; i++) {
       if (top[i] >> r[i]) throw corrupt("position refinement out of range");
       const shift = REFINE - r[i];
-      const q = ca[i] * 64 + top[i] * 2 ** shift + ((1 << shift) >> 1);
+      const q = ca[i] * 64 + ((top[i] << shift) | ((1 << shift) >> 1));
       means[3 * i + a] = q * step + o;
     }
   }
@@ -319,8 +325,6 @@ export async function decodeScene(data) {
     const w = 3 * k;
     for (let i = 0; i < n; i++) for (let j = 0, src = labels[i] * w; j < w; j++) shRest[i * w + j] = book[src + j];
   }
-  for (const arr of [means, logScales, shDc, shRest]) {
-    for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) throw corrupt("decoded attributes are not finite");
-  }
+  if (![means, logScales, shDc, shRest].every(allFinite)) throw corrupt("decoded attributes are not finite");
   return { n, shDegree: deg, means, logScales, quats, opacity, shDc, shRest };
 }
