@@ -2,7 +2,7 @@
 // coding (one table per symbol, grouped in the canonical order of entropy/categorical.py),
 // the Laplace scale family with escapes, and the adaptive categorical model.
 import { ByteReader, crc32 } from "./bytes.js";
-import { CodecError, corrupt } from "./errors.js";
+import { corrupt } from "./errors.js";
 import { AnsDecoder, Model, PRECISION, checkCount } from "./rans.js";
 
 const CHUNK_SYMBOLS = 1 << 18; // entropy/categorical.py
@@ -181,4 +181,3 @@ export function decodeAdaptive(data, count, k, increment, limit, updateInterval)
   return out;
 }
 
-export { CodecError };

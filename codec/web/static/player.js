@@ -221,7 +221,6 @@ class Player {
     this.stop();
     const session = this.session;
     n = Math.max(0, Math.min(n, this.manifest.frame_count - 1));
-    this.position = n;
     try {
       const buf = await this.fetchRecords(n, true);
       if (session !== this.session) return;

@@ -37,13 +37,13 @@ export class Model {
     }
   }
   /** From frequencies (each >= 1, summing to 2^precision, precision <= 24). */
-  static fromFreqs(freqs, precision = PRECISION, withLut = true) {
+  static fromFreqs(freqs, precision = PRECISION) {
     const k = freqs.length, cdf = new Uint32Array(k + 1), up = 2 ** (PRECISION - precision);
     let acc = 0;
     for (let i = 0; i < k; i++) { cdf[i] = acc; acc += freqs[i] * up; }
     if (acc !== ONE) throw corrupt("frequency table does not sum to 2^24");
     cdf[k] = acc;
-    return new Model(cdf, withLut);
+    return new Model(cdf);
   }
 }
 
