@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_CPU ?= 2.13.0
 
-.PHONY: demo test setup peer clean-venv
+.PHONY: demo test setup peer clean-venv web-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,17 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m cli.demo
 
-test: $(STAMP)
+test: $(STAMP) web-deps
 	$(PY) -m pytest
+
+# The browser player's tests need node, Debian's chromium and playwright-core (pinned in
+# package-lock.json); install whichever is missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+web-deps:
+	@command -v node >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y nodejs npm; }
+	@command -v chromium >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
+	@test -d node_modules/playwright-core || npm ci --no-audit --no-fund
 
 clean-venv:
 	rm -rf $(VENV)

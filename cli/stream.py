@@ -198,7 +198,8 @@ def _run_serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise InvalidInputError("--port must be in 1..65535")
     def ready():
-        print(f"serving {args.path} on http://{args.host}:{args.port}/streams (Ctrl-C stops)", flush=True)
+        print(f"serving {args.path}: open http://{args.host}:{args.port}/ in a browser (the API is under "
+              "/streams; Ctrl-C stops)", flush=True)
 
     serve(args.path, host=args.host, port=args.port, on_ready=ready)
     return 0

@@ -127,7 +127,7 @@ def test_serve_and_play(encoded, capsys):
     finally:
         proc.terminate()
         proc.wait(10)
-    assert proc.stdout.read().decode().startswith(f"serving {encoded} on http://127.0.0.1:{port}/streams")
+    assert proc.stdout.read().decode().startswith(f"serving {encoded}: open http://127.0.0.1:{port}/ in a browser")
 
 
 def test_serve_says_serving_only_once_it_serves(encoded, tmp_path, capsys):

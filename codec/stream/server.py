@@ -50,6 +50,7 @@ from pathlib import Path
 from aiohttp import WSMsgType, web
 
 from codec.errors import CodecError, InvalidInputError
+from codec.web.routes import FRAME_CACHE_CONTROL, add_web_routes, frame_etag
 
 from .format import RECORD_HEADER_SIZE
 from .reader import FileSource
@@ -227,12 +228,17 @@ def make_app(path: str | Path, *, lag: float = 0.25, send_timeout: float = 10.0,
         async with http_slots:
             try:
                 first = s.record(frames[0])  # a file that fails here still gets a 500
+                # records never change: cacheable for good (one record in memory at a time)
+                etag = frame_etag((first if i == frames[0] else s.record(i) for i in frames), frames[0], n)
             except CodecError as exc:
                 raise web.HTTPInternalServerError(text=f"stream {s.id}: {exc}") from None
+            cache = {"ETag": etag, "Cache-Control": FRAME_CACHE_CONTROL}
+            if etag in request.headers.get("If-None-Match", ""):
+                return web.Response(status=304, headers=cache)
             e = s.entries[n]
             resp = web.StreamResponse(headers={
                 "X-Frame-Number": str(n), "X-Frame-Keyframe": str(int(e.keyframe)),
-                "X-Frame-Group-Start": str(g), "X-Frame-Timestamp": repr(e.timestamp)})
+                "X-Frame-Group-Start": str(g), "X-Frame-Timestamp": repr(e.timestamp), **cache})
             resp.content_type = "application/x-gmcodec-frame"
             resp.content_length = sum(RECORD_HEADER_SIZE + s.entries[i].size for i in frames)
             await resp.prepare(request)
@@ -285,6 +291,7 @@ def make_app(path: str | Path, *, lag: float = 0.25, send_timeout: float = 10.0,
     app.router.add_get("/streams/{id}/manifest", manifest)
     app.router.add_get("/streams/{id}/frames/{n}", frame)
     app.router.add_get("/streams/{id}/live", live)
+    add_web_routes(app)  # the browser player: / and /web/*
 
     async def cleanup(app):
         for ws in list(app[CLIENTS]):

@@ -1,0 +1,161 @@
+"""Fixture files for the JavaScript decoder tests (``tests/js/*.test.mjs``), written by the
+Python encoder, with the Python decoder's output beside each one.
+
+``write_fixtures(folder)`` writes ``manifest.json`` and, per case, the coded file and one
+``.f32`` file per decoded frame: the frame's float32 attributes back to back (means, log_scales,
+quats, opacity_logits, sh_dc, sh_rest, each C-order), so the JS side compares bits. Damaged
+cases (one byte changed, checksums recomputed so the damage reaches the entropy decoder) record
+either the Python decoder's output or ``"error"``; the JS decoder must agree.
+
+``python tests/web_fixtures.py FOLDER`` does the same from the command line (the node tests run
+it themselves when ``GMC_FIXTURES`` is not set).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+if __name__ == "__main__":  # run as a script from anywhere: import the checkout's packages
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from codec.container import Container, pack, unpack  # noqa: E402
+from codec.errors import CodecError  # noqa: E402
+from codec.scene.codec import SceneCodec  # noqa: E402
+from codec.scene.data import GaussianScene  # noqa: E402
+from codec.stream import StreamReader, encode_frames  # noqa: E402
+from codec.stream.format import RECORD_HEADER_SIZE, TYPE_DELTA, pack_record, parse_record_header  # noqa: E402
+from codec.stream.generator import moving_sequence, random_scene  # noqa: E402
+from codec.stream.reader import decode_record, scan_file  # noqa: E402
+from codec.stream.residual import DeltaState  # noqa: E402
+
+__all__ = ["write_fixtures", "scene_floats"]
+
+# (name, quality, sh degree, Gaussians): every preset, every SH degree, and one scene past the
+# adaptive-coding limit (2**15 symbols) so the stored-table path is taken too
+SCENES = [("q1_sh0", 1, 0, 2500), ("q2_sh1", 2, 1, 2500), ("q3_sh3", 3, 3, 2000), ("q4_sh2", 4, 2, 2500),
+          ("q5_sh0", 5, 0, 2500), ("q3_large", 3, 0, 40000)]
+
+
+def scene_floats(scene: GaussianScene) -> bytes:
+    """The decoded attributes as the JS decoder lays them out (float32, little-endian)."""
+    parts = (scene.means, scene.log_scales, scene.quats, scene.opacity_logits, scene.sh_dc, scene.sh_rest)
+    return b"".join(np.ascontiguousarray(p, "<f4").tobytes() for p in parts)
+
+
+def _outliers(scene: GaussianScene) -> GaussianScene:
+    """``scene`` with a few far-away Gaussians, so position deltas take the escape path."""
+    means = scene.means.copy()
+    means[::500] *= 40.0
+    return GaussianScene(means, scene.log_scales, scene.quats, scene.opacity_logits, scene.sh_dc, scene.sh_rest)
+
+
+def _damaged_scenes(data: bytes, count: int, seed: int):
+    """Variants of a scene file with one payload byte changed and every CRC recomputed."""
+    c = unpack(data, "scene")
+    rng = np.random.default_rng(seed)
+    names = [n for n, p in c.sections if len(p)]
+    for _ in range(count):
+        name = names[int(rng.integers(len(names)))]
+        sections = []
+        for n, p in c.sections:
+            if n == name:
+                b = bytearray(p)
+                b[int(rng.integers(len(b)))] ^= 1 << int(rng.integers(8))
+                p = bytes(b)
+            sections.append((n, p))
+        yield name, pack(Container("scene", c.header, tuple(sections), c.version))
+
+
+def _try(fn):
+    try:
+        return fn()
+    except CodecError:
+        return None
+
+
+def write_fixtures(folder: Path) -> dict:
+    """Write every case into ``folder``; returns the manifest (also ``manifest.json``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cases = []
+    for name, quality, degree, n in SCENES:
+        scene = random_scene(n, seed=quality, sh_degree=degree)
+        if name == "q1_sh0":
+            scene = _outliers(scene)
+        data = SceneCodec(quality=quality).encode(scene)
+        (folder / f"{name}.gsz").write_bytes(data)
+        (folder / f"{name}.f32").write_bytes(scene_floats(SceneCodec.decode_bytes(data)))
+        cases.append({"kind": "scene", "name": name, "file": f"{name}.gsz", "expected": [f"{name}.f32"]})
+    # damaged scenes: the Python decoder's answer (values or an error) is the expected one
+    base = (folder / "q2_sh1.gsz").read_bytes()
+    for i, (section, bad) in enumerate(_damaged_scenes(base, 24, seed=7)):
+        out = _try(lambda: SceneCodec.decode_bytes(bad))
+        file = f"damaged_{i}.gsz"
+        (folder / file).write_bytes(bad)
+        expected = None
+        if out is not None:
+            expected = f"damaged_{i}.f32"
+            (folder / expected).write_bytes(scene_floats(out))
+        cases.append({"kind": "damaged-scene", "name": f"damaged_{i} ({section})", "file": file, "expected": expected})
+    # streams: keyframes and delta frames (motion, a jump that escapes, mask modes)
+    for name, quality, degree, n, frames, gop in (("stream_q3", 3, 0, 4000, 9, 5), ("stream_q1_sh1", 1, 1, 3000, 6, 0)):
+        seq = moving_sequence(random_scene(n, seed=11, sh_degree=degree), frames, moving_fraction=0.2, seed=3)
+        if name == "stream_q3":  # a frame where some Gaussians jump far: residual escapes
+            s = seq[6]
+            means = s.means.copy()
+            means[:40] += 0.9
+            seq[6] = GaussianScene(means, s.log_scales, s.quats, s.opacity_logits, s.sh_dc, s.sh_rest)
+        else:  # half of the Gaussians change colour at random: a dense mask (all N bits coded)
+            s = seq[3]
+            dc = s.sh_dc.copy()
+            dc[np.random.default_rng(1).random(len(s)) < 0.5] += 0.3
+            seq[3] = GaussianScene(s.means, s.log_scales, s.quats, s.opacity_logits, dc, s.sh_rest)
+        path = folder / f"{name}.gss"
+        encode_frames(seq, path, fps=30, gop=gop, quality=quality, force=True)
+        expected = []
+        with StreamReader(path) as r:
+            for i, frame in enumerate(r):
+                expected.append(f"{name}.{i}.f32")
+                (folder / expected[-1]).write_bytes(scene_floats(frame))
+        cases.append({"kind": "stream", "name": name, "file": path.name, "expected": expected})
+    cases += _damaged_deltas(folder, folder / "stream_q3.gss")
+    manifest = {"cases": cases}
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return manifest
+
+
+def _damaged_deltas(folder: Path, path: Path) -> list[dict]:
+    """Frame 1 (a delta) of a stream with one payload byte changed and its CRCs recomputed,
+    as a keyframe record + damaged delta record; the expected answer is Python's."""
+    data = path.read_bytes()
+    _, entries, _ = scan_file(path)
+    k, d = entries[0], entries[1]
+    key_rec = data[k.offset:k.offset + k.record_size]
+    head = parse_record_header(data, d.offset)
+    assert head.type == TYPE_DELTA
+    payload = data[d.offset + RECORD_HEADER_SIZE:d.offset + d.record_size]
+    ref, state = decode_record(key_rec, k, SceneCodec(), None, None)
+    rng = np.random.default_rng(5)
+    cases = []
+    for i in range(24):
+        b = bytearray(payload)
+        b[int(rng.integers(len(b)))] ^= 1 << int(rng.integers(8))
+        rec = pack_record(TYPE_DELTA, 1, d.timestamp, bytes(b))
+        out = _try(lambda: decode_record(rec, d, SceneCodec(), ref, state)[0])
+        file = f"damaged_delta_{i}.bin"
+        (folder / file).write_bytes(key_rec + rec)
+        expected = None
+        if out is not None:
+            expected = f"damaged_delta_{i}.f32"
+            (folder / expected).write_bytes(scene_floats(out))
+        cases.append({"kind": "damaged-delta", "name": f"damaged_delta_{i}", "file": file, "expected": expected})
+    return cases
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python tests/web_fixtures.py FOLDER")
+    write_fixtures(Path(sys.argv[1]))
