@@ -75,7 +75,21 @@ def _one_line(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code.
+
+    Python warnings (a converted colour mode, a skipped curve, ...) print as one line
+    ``codec: warning: ...`` on stderr.
+    """
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _run(argv)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"{PROG}: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def _run(argv: list[str] | None) -> int:
     # compressai's import-time use of torch.jit.script warns on recent torch: noise for users
     warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
