@@ -103,8 +103,8 @@ class ImageCodec:
         return loaded
 
     # -- encode ------------------------------------------------------------------------------
-    def encode(self, image: Image.Image | np.ndarray | torch.Tensor) -> bytes:
-        """Compress one image (PIL, ``[H, W, 3]`` uint8 array or ``[3, H, W]`` float tensor)."""
+    def encode(self, image: str | Path | Image.Image | np.ndarray | torch.Tensor) -> bytes:
+        """Compress one image (a file path, PIL, ``[H, W, 3]`` uint8 array or ``[3, H, W]`` float tensor)."""
         px = to_pixels(image)
         height, width = px.rgb.shape[:2]
         if height * width > MAX_PIXELS:

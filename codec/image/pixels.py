@@ -8,6 +8,7 @@ and 16-bit images are converted (16-bit with a warning). EXIF orientation is app
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,8 +53,11 @@ def open_image(path: str | Path) -> Image.Image:
         raise InvalidInputError(f"{path}: not a readable image ({exc})") from None
 
 
-def to_pixels(image: Image.Image | np.ndarray | torch.Tensor) -> Pixels:
-    """Normalize any accepted input to :class:`Pixels` (inputs are never modified)."""
+def to_pixels(image: str | os.PathLike | Image.Image | np.ndarray | torch.Tensor) -> Pixels:
+    """Normalize any accepted input to :class:`Pixels` (inputs are never modified); a str or
+    path is opened with :func:`open_image`."""
+    if isinstance(image, (str, os.PathLike)):
+        image = open_image(image)
     if isinstance(image, Image.Image):
         return _from_pil(image)
     if isinstance(image, torch.Tensor):
