@@ -5,8 +5,9 @@ File layout (container kind "image", see docs/format.md for the container itself
 header fields ``model`` (str, weights id), ``quality`` (int, stages sent), ``width``,
 ``height`` (int, original pixels), ``mode`` ("RGB" | "L" | "RGBA"), ``tile`` and ``overlap``
 (int, pixels). Sections, in this order: ``L0`` (coarse indices), ``L1`` .. ``Lq`` (fine stages),
-then ``alpha`` for RGBA. Each ``L`` section is one rANS stream holding the indices of every tile
-for that level, tile-major, then group, row, column. Sections are level-major, so dropping the
+then ``alpha2`` for RGBA (``alpha`` in older files; :mod:`codec.image.alpha`). Each ``L``
+section is one rANS stream holding the indices of every tile for that level, tile-major, then
+group, row, column. Sections are level-major, so dropping the
 last stages (:func:`reduce_quality`) gives a valid lower-quality file without re-encoding.
 """
 
@@ -21,11 +22,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from entropy import AdaptiveCategorical, EntropyError, decode_symbols, encode_symbols
+from entropy import EntropyError, decode_symbols, encode_symbols
 
 from ..container import Container, pack, unpack
 from ..errors import CorruptDataError, InvalidInputError, LimitExceededError
 from ..weights import LoadedModel, default_weights_dir, load_image_model
+from . import alpha as alpha_coding
 from .model import MULTIPLE
 from .pixels import MODES, from_pixels, to_pixels
 from .refine import refine_latent
@@ -49,7 +51,7 @@ def reduce_quality(data: bytes, quality: int) -> bytes:
     h = _Header.parse(c.header, len(data))
     if not 1 <= quality <= h.quality:
         raise InvalidInputError(f"quality must be between 1 and {h.quality}, got {quality}")
-    keep = {"L0", *(f"L{s}" for s in range(1, quality + 1)), "alpha"}
+    keep = {"L0", *(f"L{s}" for s in range(1, quality + 1)), *alpha_coding.SECTIONS}
     header = dict(c.header, quality=quality)
     return pack(Container("image", header, tuple((n, p) for n, p in c.sections if n in keep)))
 
@@ -129,7 +131,7 @@ class ImageCodec:
             table_ids = np.concatenate([_table_ids(c, lm.tables[level].num_tables) for _, c in parts])
             sections.append((f"L{level}", encode_symbols(symbols, lm.tables[level], table_ids)))
         if px.alpha is not None:
-            sections.append(("alpha", _encode_alpha(px.alpha)))
+            sections.append(alpha_coding.encode_section(px.alpha))
         header = {"model": lm.model_id, "quality": q, "width": width, "height": height, "mode": px.mode,
                   "tile": self.tile, "overlap": self.overlap}
         return pack(Container("image", header, tuple(sections)))
@@ -179,9 +181,7 @@ class ImageCodec:
         rgb = self._reconstruct(lm, tiles, indices, h)
         alpha = None
         if h.mode == "RGBA":
-            if "alpha" not in sections:
-                raise CorruptDataError("RGBA image file lacks its alpha section")
-            alpha = _decode_alpha(sections["alpha"], h.height, h.width)
+            alpha = alpha_coding.decode_section(sections, h.height, h.width)
         return rgb, alpha, h.mode
 
     def _reconstruct(self, lm: LoadedModel, tiles: list[Tile], indices: list[list[torch.Tensor]], h: "_Header") -> np.ndarray:
@@ -273,17 +273,3 @@ def _to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
 def _to_uint8(x: torch.Tensor) -> np.ndarray:
     """``[3, H, W]`` float -> ``[H, W, 3]`` uint8 (rounded)."""
     return x.clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-
-
-def _encode_alpha(alpha: np.ndarray) -> bytes:
-    """Lossless: horizontal differences mod 256 through the adaptive categorical coder."""
-    diff = np.diff(alpha.astype(np.int16), axis=1, prepend=0) % 256
-    return AdaptiveCategorical(256).encode(diff.ravel().astype(np.int32))
-
-
-def _decode_alpha(data: bytes, height: int, width: int) -> np.ndarray:
-    try:
-        diff = AdaptiveCategorical(256).decode(data, height * width).reshape(height, width)
-    except EntropyError as exc:
-        raise CorruptDataError(f"alpha section does not decode: {exc}") from None
-    return (np.cumsum(diff, axis=1) % 256).astype(np.uint8)
