@@ -14,7 +14,7 @@ import traceback
 import warnings
 
 from cli import common
-from codec.errors import CodecError
+from codec.errors import CodecError, CodecWarning
 
 __all__ = ["COMMAND_MODULES", "build_parser", "main", "version_string"]
 
@@ -78,10 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code.
 
     Python warnings (a converted colour mode, a skipped curve, ...) print as one line
-    ``codec: warning: ...`` on stderr.
+    ``codec: warning: ...`` on stderr; a :class:`CodecWarning` every time (one per input file).
     """
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
+        warnings.simplefilter("always", CodecWarning)
         return _run(argv)
 
 

@@ -3,9 +3,9 @@
 File layout (container kind "image", see docs/format.md for the container itself):
 
 header fields ``model`` (str, weights id), ``quality`` (int, stages sent), ``width``,
-``height`` (int, original pixels), ``mode`` ("RGB" | "L" | "RGBA"), ``tile`` and ``overlap``
+``height`` (int, original pixels), ``mode`` ("RGB" | "L" | "RGBA" | "LA" | "1"), ``tile`` and ``overlap``
 (int, pixels). Sections, in this order: ``L0`` (coarse indices), ``L1`` .. ``Lq`` (fine stages),
-then ``alpha2`` for RGBA (``alpha`` in older files; :mod:`codec.image.alpha`). Each ``L``
+then ``alpha2`` for RGBA and LA (``alpha`` in older files; :mod:`codec.image.alpha`). Each ``L``
 section is one rANS stream holding the indices of every tile for that level, tile-major, then
 group, row, column. Sections are level-major, so dropping the
 last stages (:func:`reduce_quality`) gives a valid lower-quality file without re-encoding.
@@ -29,7 +29,7 @@ from ..errors import CorruptDataError, InvalidInputError, LimitExceededError
 from ..weights import LoadedModel, default_weights_dir, load_image_model
 from . import alpha as alpha_coding
 from .model import MULTIPLE
-from .pixels import MODES, from_pixels, to_pixels
+from .pixels import ALPHA_MODES, MODES, from_pixels, to_pixels
 from .refine import refine_latent
 from .tiling import Tile, blend_weights, tile_grid
 
@@ -180,7 +180,7 @@ class ImageCodec:
                 offset += n
         rgb = self._reconstruct(lm, tiles, indices, h)
         alpha = None
-        if h.mode == "RGBA":
+        if h.mode in ALPHA_MODES:
             alpha = alpha_coding.decode_section(sections, h.height, h.width)
         return rgb, alpha, h.mode
 
