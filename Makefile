@@ -12,6 +12,8 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	# triton (0.9 GB) only compiles torch.compile kernels for GPUs; nothing here uses it (README "Install size")
+	$(PY) -m pip uninstall --quiet --yes triton
 	touch $(STAMP)
 
 setup: $(STAMP)

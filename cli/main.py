@@ -91,8 +91,6 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def _run(argv: list[str] | None) -> int:
-    # compressai's import-time use of torch.jit.script warns on recent torch: noise for users
-    warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser()

@@ -201,8 +201,10 @@ def _run_serve(args: argparse.Namespace) -> int:
         warnings.warn(f"serving on {args.host}: reachable from other machines", RuntimeWarning, stacklevel=1)
     if not 0 < args.port < 65536:
         raise InvalidInputError("--port must be in 1..65535")
-    print(f"serving {args.path} on http://{args.host}:{args.port}/streams (Ctrl-C stops)", flush=True)
-    serve(args.path, host=args.host, port=args.port)
+    def ready():
+        print(f"serving {args.path} on http://{args.host}:{args.port}/streams (Ctrl-C stops)", flush=True)
+
+    serve(args.path, host=args.host, port=args.port, on_ready=ready)
     return 0
 
 
@@ -219,6 +221,7 @@ def _run_play(args: argparse.Namespace) -> int:
         raise InvalidInputError("--frames must be >= 1")
     stats = asyncio.run(play(args.url, frames=args.frames, start=args.start, on_frame=show))
     s = stats.summary()
+    early = not s["ended"] and (args.frames is None or s["frames"] < args.frames)
     print(f"{s['frames']} frames, {s['bytes']:,} B, mean decode {s['mean_decode_ms']:.1f} ms, "
-          f"{s['fps']:.1f} fps, dropped {s['dropped']}{'' if s['ended'] else ' (stopped early)'}")
+          f"{s['fps']:.1f} fps, dropped {s['dropped']}{' (stopped early)' if early else ''}")
     return 0

@@ -134,3 +134,90 @@ def running_stream_server(path, **kwargs):
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+def _ws_frame(buf: bytes):
+    """``(opcode, payload, rest)`` of the first unmasked WebSocket frame in ``buf``, or None."""
+    if len(buf) < 2:
+        return None
+    n, pos = buf[1] & 0x7F, 2
+    if n >= 126:
+        pos = 4 if n == 126 else 10
+        if len(buf) < pos:
+            return None
+        n = int.from_bytes(buf[2:pos], "big")
+    if len(buf) < pos + n:
+        return None
+    return buf[0] & 0x0F, buf[pos:pos + n], buf[pos + n:]
+
+
+def read_live_slowly(port: int, path: str, rate: float, deadline: float = 60.0):
+    """A WebSocket client of the stream server on a plain socket that reads ``rate`` bytes/s,
+    so the kernel's buffers sit between it and the server as for a real slow client. Returns
+    ``(frame numbers, text messages, how it ended)``: "close" when the server's close frame
+    arrived, "eof" or "deadline" otherwise."""
+    import json
+    import socket
+    import time
+
+    from codec.stream.format import parse_record_header
+
+    frames, texts = [], []
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            buf += sock.recv(1024)
+        buf, got, t0 = buf.split(b"\r\n\r\n", 1)[1], 0, time.monotonic()
+        while time.monotonic() - t0 < deadline:
+            while (frame := _ws_frame(buf)) is not None:
+                opcode, payload, buf = frame
+                if opcode == 8:
+                    return frames, texts, "close"
+                if opcode == 2:
+                    frames.append(parse_record_header(payload, 0).number)
+                elif opcode == 1:
+                    texts.append(json.loads(payload))
+            chunk = sock.recv(4096)
+            if not chunk:
+                return frames, texts, "eof"
+            buf, got = buf + chunk, got + len(chunk)
+            time.sleep(max(0.0, got / rate - (time.monotonic() - t0)))
+    return frames, texts, "deadline"
+
+
+def stalled_http_requests(port: int, path: str, count: int) -> list:
+    """``count`` sockets to 127.0.0.1:``port`` that sent ``GET path`` and will read nothing
+    (4 KiB receive buffers). The caller closes them."""
+    import socket
+
+    socks = []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(10)
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        socks.append(sock)
+    return socks
+
+
+def http_statuses(socks: list, timeout: float = 20.0) -> list[int]:
+    """The HTTP status each socket's response starts with (peeked, nothing read; 0: none
+    within ``timeout`` seconds)."""
+    import socket
+    import time
+
+    found, deadline = {}, time.monotonic() + timeout
+    while len(found) < len(socks) and time.monotonic() < deadline:
+        for i, sock in enumerate(socks):
+            if i not in found:
+                try:
+                    head = sock.recv(12, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    continue
+                if len(head) == 12:
+                    found[i] = int(head[9:12])
+        time.sleep(0.02)
+    return [found.get(i, 0) for i in range(len(socks))]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -17,7 +19,8 @@ aiohttp = pytest.importorskip("aiohttp")
 
 from codec.stream import encode_frames  # noqa: E402
 from codec.stream.generator import moving_sequence, random_scene  # noqa: E402
-from codec.stream.server import CLIENTS  # noqa: E402
+from codec.stream.server import CLIENTS, _write_body  # noqa: E402
+from conftest import http_statuses, stalled_http_requests  # noqa: E402
 from conftest import running_stream_server as running_server  # noqa: E402
 
 FRAMES = 12
@@ -140,3 +143,69 @@ def test_abrupt_disconnects_leave_no_clients_behind(stream_dir):
         assert asyncio.run_coroutine_threadsafe(clients_left(), loop).result(30) == 0
         assert _status(base + "/streams/demo/manifest") == 200
         assert asyncio.run(asyncio.wait_for(_frames(base.replace("http://", "ws://") + "/streams/demo/live", 2), 60)) == 2
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) << 10 for line in f if line.startswith("VmRSS:"))
+
+
+@pytest.fixture(scope="module")
+def big_stream(tmp_path_factory):
+    """Three frames of 40,000 Gaussians: ``frames/2?deps=1`` is about 0.5 MB."""
+    path = tmp_path_factory.mktemp("big") / "big.gss"
+    encode_frames(moving_sequence(random_scene(40000, seed=2), 3, moving_fraction=0.2, amplitude=0.1), path,
+                  fps=30.0, gop=8)
+    return path
+
+
+DEPS = "/streams/big/frames/2?deps=1"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_http_clients_that_never_read_cost_bounded_memory(big_stream):
+    """300 clients ask for a 0.5 MB body and never read. The old server queued each whole body
+    in its transport (163 MB more memory here); now at most ``max_http`` responses run, each
+    with a few 64 KiB pieces queued, and the others get 503 at once."""
+    clients, cap = 300, 16
+    with running_server(big_stream, max_http=cap, send_timeout=60.0) as (base, _app, _loop, port):
+        with urllib.request.urlopen(base + DEPS, timeout=10) as resp:
+            body = resp.read()
+        assert len(body) > 400_000
+        before = _rss_bytes()
+        socks = stalled_http_requests(port, DEPS, clients)
+        try:
+            statuses = http_statuses(socks)
+            grown = _rss_bytes() - before
+            # a response that the kernel's socket buffers took whole frees its slot, so how
+            # many get 200 depends on timing; everyone gets an answer and the cap is reached
+            assert statuses.count(200) + statuses.count(503) == clients and 503 in statuses
+            assert grown < 40 << 20, grown  # the old server: +163 MB (bench_stream_server.py)
+        finally:
+            for sock in socks:
+                sock.close()
+        with urllib.request.urlopen(base + DEPS, timeout=10) as resp:  # the slots came back
+            assert resp.read() == body
+
+
+class _Body:
+    """Stands in for a StreamResponse: each write takes ``delay`` seconds (None: forever)."""
+
+    def __init__(self, delay):
+        self.delay, self.written = delay, 0
+
+    async def write(self, data):
+        await asyncio.sleep(self.delay if self.delay is not None else 3600)
+        self.written += len(data)
+
+
+def test_http_bodies_wait_for_a_slow_reader_and_cut_a_stalled_one():
+    """The timeout is per 64 KiB piece: a client that keeps taking bytes is served however long
+    the body takes; one that takes nothing for ``send_timeout`` is cut."""
+    data = bytes(20 << 16)
+    slow = _Body(0.02)
+    t0 = time.monotonic()
+    asyncio.run(_write_body(slow, data, timeout=0.2))
+    assert slow.written == len(data) and time.monotonic() - t0 > 0.2
+    with pytest.raises(asyncio.TimeoutError):
+        asyncio.run(asyncio.wait_for(_write_body(_Body(None), data, timeout=0.2), 10))

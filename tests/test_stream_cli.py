@@ -104,8 +104,30 @@ def test_serve_and_play(encoded, capsys):
         assert main(["stream", "play", url, "--frames", "4"]) == 0
         out = capsys.readouterr().out.strip().splitlines()
         assert len(out) == 5 and out[0].startswith("frame     0 key") and "dropped 0" in out[-1]
+        assert "stopped early" not in out[-1]  # it stopped where it was asked to
+        assert main(["stream", "play", url, "--frames", "6"]) == 0  # all of the stream, no more
+        out = capsys.readouterr().out.strip().splitlines()
+        assert out[-1].startswith("6 frames") and "stopped early" not in out[-1]
         assert main(["stream", "play", url]) == 0
         assert "6 frames" in capsys.readouterr().out
     finally:
         proc.terminate()
         proc.wait(10)
+    assert proc.stdout.read().decode().startswith(f"serving {encoded} on http://127.0.0.1:{port}/streams")
+
+
+def test_serve_says_serving_only_once_it_serves(encoded, tmp_path, capsys):
+    pytest.importorskip("aiohttp")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        capsys.readouterr()
+        assert main(["stream", "serve", str(encoded), "--port", str(port)]) == 1
+        captured = capsys.readouterr()
+        assert "serving" not in captured.out
+        _one_error(captured.err, f"cannot listen on 127.0.0.1:{port}: Address already in use")
+    assert main(["stream", "serve", str(tmp_path / "missing"), "--port", str(port)]) == 1
+    captured = capsys.readouterr()
+    assert "serving" not in captured.out
+    _one_error(captured.err, "no such file")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -18,6 +19,7 @@ from codec.stream import StreamReader, encode_frames  # noqa: E402
 from codec.stream.format import RECORD_HEADER_SIZE, parse_record_header  # noqa: E402
 from codec.stream.generator import moving_sequence, random_scene  # noqa: E402
 from codec.stream.server import CLIENTS, ServedStream, _push  # noqa: E402
+from conftest import read_live_slowly  # noqa: E402
 from conftest import running_stream_server as running_server  # noqa: E402
 
 FRAMES = 24
@@ -39,7 +41,7 @@ def _get(url):
 def test_http_endpoints_and_reader_over_http(stream_dir):
     with running_server(stream_dir) as (base, _, _, _):
         listing = json.loads(_get(base + "/streams")[0])
-        assert listing == [{"id": "demo", "frames": FRAMES, "fps": 30.0, "gop": 8, "finished": True}]
+        assert listing == [{"id": "demo", "available": True, "frames": FRAMES, "fps": 30.0, "gop": 8, "finished": True}]
         manifest = json.loads(_get(base + "/streams/demo/manifest")[0])
         assert manifest["frame_count"] == FRAMES and manifest["frames"][9][3] == 8
         body, headers = _get(base + "/streams/demo/frames/10")
@@ -185,3 +187,84 @@ def test_join_at_the_live_edge(stream_dir):
         got = []
         asyncio.run(asyncio.wait_for(_client(base.replace("http://", "ws://") + "/streams/demo/live?start=-1", got), 30))
         assert got == list(range(16, FRAMES))  # keyframes every 8 frames: the newest is 16
+
+
+def test_unreadable_files_are_skipped_named_and_listed(stream_dir, tmp_path):
+    from codec.errors import CodecError
+    from codec.stream.server import make_app
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "demo.gss").write_bytes((stream_dir / "demo.gss").read_bytes())
+    (folder / "bad.gss").write_bytes(b"GMCVgarbage-garbage")  # stream magic, nonsense after it
+    (folder / "short.gss").write_bytes(b"GM")
+    with pytest.warns(RuntimeWarning) as caught:
+        with running_server(folder) as (base, _, _, _):
+            listing = {s["id"]: s for s in json.loads(_get(base + "/streams")[0])}
+            assert listing["demo"]["available"] and listing["demo"]["frames"] == FRAMES
+            for sid in ("bad", "short"):
+                assert not listing[sid]["available"] and f"{sid}.gss" in listing[sid]["error"]
+                with pytest.raises(urllib.error.HTTPError) as err:
+                    _get(base + f"/streams/{sid}/manifest")
+                assert err.value.code == 503 and f"{sid}.gss" in err.value.read().decode()
+            assert len(_get(base + "/streams/demo/frames/3")[0]) > RECORD_HEADER_SIZE
+    assert sorted(str(w.message).split(":")[0] for w in caught) == [
+        f"skipping {folder / 'bad.gss'}", f"skipping {folder / 'short.gss'}"]
+    with pytest.raises(CodecError, match="bad.gss"):  # one file: an error that names it
+        make_app(folder / "bad.gss")
+    (folder / "demo.gss").unlink()
+    with pytest.warns(RuntimeWarning), pytest.raises(CodecError, match="no readable .*bad.gss"):
+        make_app(folder)
+
+
+def test_a_stream_called_live(stream_dir, tmp_path):
+    from codec.stream.client import play, stream_url_parts
+
+    assert stream_url_parts("http://h:1/streams/live") == ("http://h:1/streams/live", "ws://h:1/streams/live/live")
+    assert stream_url_parts("ws://h:1/streams/live/live/") == ("http://h:1/streams/live", "ws://h:1/streams/live/live")
+    assert stream_url_parts("http://h:1/streams/demo/live")[0] == "http://h:1/streams/demo"
+    from codec.errors import InvalidInputError
+
+    for bad in ("http://h:1/streams", "http://h:1/streams/", "http://h:1/streams/a/b", "http://h:1/x/a"):
+        with pytest.raises(InvalidInputError):
+            stream_url_parts(bad)
+    path = tmp_path / "live.gss"
+    path.write_bytes((stream_dir / "demo.gss").read_bytes())
+    with running_server(path, speed=8.0) as (base, _, _, _):
+        stats = asyncio.run(asyncio.wait_for(play(base + "/streams/live"), 60))
+        assert [f[0] for f in stats.frames] == list(range(FRAMES)) and stats.ended
+        with StreamReader(base + "/streams/live") as remote:
+            assert len(remote) == FRAMES
+
+
+def test_unknown_stream_is_one_clear_error(stream_dir):
+    from codec.errors import InvalidInputError
+    from codec.stream.client import play
+
+    with running_server(stream_dir) as (base, _, _, _):
+        with pytest.raises(InvalidInputError, match=r"no such stream on the server \(HTTP 404\)"):
+            asyncio.run(asyncio.wait_for(play(base + "/streams/nope"), 30))
+
+
+def test_a_slow_reader_skips_to_keyframes_and_gets_the_end(tmp_path):
+    """A real socket read at a quarter of the stream's bitrate (the kernel buffers in between,
+    unlike the stand-in socket above): skips to keyframes, then the end summary and a close."""
+    frames = moving_sequence(random_scene(4000, seed=3), 90, moving_fraction=0.1, amplitude=0.1)
+    path = tmp_path / "slow.gss"
+    entries = encode_frames(frames, path, fps=30.0, gop=10)
+    rate = path.stat().st_size / 3.0 / 4  # the stream lasts 3 s
+    with running_server(path) as (_base, _app, _loop, port):
+        t0 = time.monotonic()
+        got, texts, how = read_live_slowly(port, "/streams/slow/live", rate)
+        wall = time.monotonic() - t0
+    skips, end = [t for t in texts if t["type"] == "skip"], texts[-1]
+    assert how == "close" and end["type"] == "end", texts
+    assert skips and end["sent"] == len(got) and end["sent"] + end["dropped"] == len(entries)
+    keyframes = {e.number for e in entries if e.keyframe} | {len(entries)}
+    expected, n = [], 0
+    for s in skips:  # frames arrive in order, from 0, each skip ending at a keyframe
+        assert s["to"] in keyframes and s["from"] >= n
+        expected += range(n, s["from"])
+        n = s["to"]
+    assert got == expected + list(range(n, len(entries)))
+    assert wall < 30  # bounded: the backlog in the socket buffers is small

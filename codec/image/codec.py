@@ -5,15 +5,19 @@ File layout (container kind "image", see docs/format.md for the container itself
 header fields ``model`` (str, weights id), ``quality`` (int, stages sent), ``width``,
 ``height`` (int, original pixels), ``mode`` ("RGB" | "L" | "RGBA" | "LA" | "1"), ``tile`` and ``overlap``
 (int, pixels). Sections, in this order: ``L0`` (coarse indices), ``L1`` .. ``Lq`` (fine stages),
-then ``alpha2`` for RGBA and LA (``alpha`` in older files; :mod:`codec.image.alpha`). Each ``L``
-section is one rANS stream holding the indices of every tile for that level, tile-major, then
-group, row, column. Sections are level-major, so dropping the
+then ``flat`` if some tile has a single colour, then ``alpha2`` for RGBA and LA (``alpha`` in
+older files; :mod:`codec.image.alpha`). Each ``L`` section is one
+rANS stream holding the indices of every tile that is not flat for that level, tile-major, then
+group, row, column. A flat tile is coded as its colour only (``flat``: u32 tile index, R, G, B per
+flat tile, in increasing tile order): the model does not reproduce a constant colour well (a
+1x1 (200, 30, 40) came back as (169, 53, 47) with gmq-v5) and spends bits on it. Sections are level-major, so dropping the
 last stages (:func:`reduce_quality`) gives a valid lower-quality file without re-encoding.
 """
 
 from __future__ import annotations
 
 import functools
+import struct
 import threading
 from pathlib import Path
 
@@ -28,6 +32,7 @@ from ..container import Container, pack, unpack
 from ..errors import CorruptDataError, InvalidInputError, LimitExceededError
 from ..weights import LoadedModel, default_weights_dir, load_image_model
 from . import alpha as alpha_coding
+from .exact import ExactModel, to_grid
 from .model import MULTIPLE
 from .pixels import ALPHA_MODES, MODES, from_pixels, to_pixels
 from .refine import refine_latent
@@ -51,7 +56,7 @@ def reduce_quality(data: bytes, quality: int) -> bytes:
     h = _Header.parse(c.header, len(data))
     if not 1 <= quality <= h.quality:
         raise InvalidInputError(f"quality must be between 1 and {h.quality}, got {quality}")
-    keep = {"L0", *(f"L{s}" for s in range(1, quality + 1)), *alpha_coding.SECTIONS}
+    keep = {"L0", *(f"L{s}" for s in range(1, quality + 1)), "flat", *alpha_coding.SECTIONS}
     header = dict(c.header, quality=quality)
     return pack(Container("image", header, tuple((n, p) for n, p in c.sections if n in keep)))
 
@@ -87,6 +92,7 @@ class ImageCodec:
         self.model_id = model_id if model_id is not None else (next(iter(self.models)) if self.models else None)
         self.tile, self.overlap, self.refine = tile, overlap, refine
         self._lock = threading.Lock()
+        self._exact: dict[str, ExactModel] = {}
         n = self._model(self.model_id).model.config.num_qualities
         self.quality = quality = min(DEFAULT_QUALITY, n) if quality is None else quality
         if not 1 <= quality <= n:
@@ -104,6 +110,13 @@ class ImageCodec:
                 self.model_id = loaded.model_id
         return loaded
 
+    def _exact_model(self, lm: LoadedModel) -> ExactModel:
+        """The fixed-point twin of ``lm``'s model that encoding and decoding run (built once)."""
+        with self._lock:
+            if lm.model_id not in self._exact:
+                self._exact[lm.model_id] = ExactModel(lm.model)
+            return self._exact[lm.model_id]
+
     # -- encode ------------------------------------------------------------------------------
     def encode(self, image: str | Path | Image.Image | np.ndarray | torch.Tensor) -> bytes:
         """Compress one image (a file path, PIL, ``[H, W, 3]`` uint8 array or ``[3, H, W]`` float tensor)."""
@@ -112,24 +125,33 @@ class ImageCodec:
         if height * width > MAX_PIXELS:
             raise LimitExceededError(f"image has {height * width} pixels, the limit is {MAX_PIXELS}")
         lm = self._model(self.model_id)
+        exact = self._exact_model(lm)
         q = self.quality
         tiles = tile_grid(height, width, self.tile, self.overlap)
         _check_padded_work([_latent_shape(t) for t in tiles], MAX_PADDED_PIXELS,
                            _Header(lm.model_id, q, width, height, px.mode, self.tile, self.overlap))
         per_level: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(q + 1)]
-        for t in tiles:
+        flat = _flat_tiles(px.rgb, tiles)
+        for i, t in enumerate(tiles):
+            if i in flat:
+                continue
             x = _to_tensor(px.rgb[t.top:t.top + t.height, t.left:t.left + t.width], self.device)
-            y = refine_latent(lm.model, x, q, self.refine)
+            # refinement optimizes in float (so its result may depend on the thread count); without
+            # it the latent, like the indices, is computed exactly
+            y = to_grid(refine_latent(lm.model, x, q, self.refine)) if self.refine else exact.latent(x)
+            indices = exact.indices_from_latent(y, q)
             with torch.no_grad():
-                indices = lm.model.indices_from_latent(y, q)
                 contexts = lm.model.contexts_for(indices)
             for level, (idx, ctx) in enumerate(zip(indices, contexts)):
                 per_level[level].append((idx[0].cpu().numpy(), ctx[0].cpu().numpy()))
         sections = []
         for level, parts in enumerate(per_level):
-            symbols = np.concatenate([i.ravel() for i, _ in parts])
-            table_ids = np.concatenate([_table_ids(c, lm.tables[level].num_tables) for _, c in parts])
+            none = [np.zeros(0, np.int64)]  # every tile may be flat
+            symbols = np.concatenate([i.ravel() for i, _ in parts] + none)
+            table_ids = np.concatenate([_table_ids(c, lm.tables[level].num_tables) for _, c in parts] + none)
             sections.append((f"L{level}", encode_symbols(symbols, lm.tables[level], table_ids)))
+        if flat:
+            sections.append(("flat", _pack_flat(flat)))
         if px.alpha is not None:
             sections.append(alpha_coding.encode_section(px.alpha))
         header = {"model": lm.model_id, "quality": q, "width": width, "height": height, "mode": px.mode,
@@ -157,44 +179,49 @@ class ImageCodec:
         tiles = tile_grid(h.height, h.width, h.tile, h.overlap)
         shapes = [_latent_shape(t) for t in tiles]
         _check_padded_work(shapes, h.max_work, h)
+        flat = _unpack_flat(sections.get("flat", b""), len(tiles))
+        coded = [i for i in range(len(tiles)) if i not in flat]
         indices: list[list[torch.Tensor]] = [[] for _ in tiles]
         for level in range(h.quality + 1):
             name = f"L{level}"
             if name not in sections:
                 raise CorruptDataError(f"image file lacks section {name}")
             groups = lm.groups[level]
-            sizes = [(groups, hh // 2, ww // 2) if level == 0 else (groups, hh, ww) for hh, ww in shapes]
+            sizes = [(groups, hh // 2, ww // 2) if level == 0 else (groups, hh, ww) for hh, ww in (shapes[i] for i in coded)]
             if level == 0:
                 ctxs = [lm.model.coarse_context(torch.zeros((1, *s), dtype=torch.int64)) for s in sizes]
             else:
-                ctxs = [lm.model.context(level - 1, indices[i][-1]) for i in range(len(tiles))]
-            table_ids = np.concatenate([_table_ids(c_.numpy()[0], lm.tables[level].num_tables) for c_ in ctxs])
+                ctxs = [lm.model.context(level - 1, indices[i][-1]) for i in coded]
+            table_ids = np.concatenate([_table_ids(c_.numpy()[0], lm.tables[level].num_tables) for c_ in ctxs]
+                                       + [np.zeros(0, np.int64)])
             try:
-                flat = decode_symbols(sections[name], lm.tables[level], table_ids=table_ids)
+                symbols = decode_symbols(sections[name], lm.tables[level], table_ids=table_ids)
             except EntropyError as exc:
                 raise CorruptDataError(f"section {name} does not decode: {exc}") from None
             offset = 0
-            for i, s in enumerate(sizes):
+            for i, s in zip(coded, sizes):
                 n = int(np.prod(s))
-                indices[i].append(torch.from_numpy(flat[offset:offset + n].astype(np.int64)).view(1, *s).to(self.device))
+                indices[i].append(torch.from_numpy(symbols[offset:offset + n].astype(np.int64)).view(1, *s).to(self.device))
                 offset += n
-        rgb = self._reconstruct(lm, tiles, indices, h)
+        rgb = self._reconstruct(lm, tiles, indices, flat, h)
         alpha = None
         if h.mode in ALPHA_MODES:
             alpha = alpha_coding.decode_section(sections, h.height, h.width)
         return rgb, alpha, h.mode
 
-    def _reconstruct(self, lm: LoadedModel, tiles: list[Tile], indices: list[list[torch.Tensor]], h: "_Header") -> np.ndarray:
-        if len(tiles) == 1:
-            with torch.no_grad():
-                x = lm.model.decode_indices(indices[0])
-            return _to_uint8(x[0, :, :h.height, :h.width])
+    def _reconstruct(self, lm: LoadedModel, tiles: list[Tile], indices: list[list[torch.Tensor]],
+                     flat: dict[int, np.ndarray], h: "_Header") -> np.ndarray:
+        exact = self._exact_model(lm)
+        if len(tiles) == 1 and not flat:
+            return _to_uint8(exact.decode(indices[0])[0, :, :h.height, :h.width])
         acc = np.zeros((h.height, h.width, 3), dtype=np.float32)
-        for t, idx in zip(tiles, indices):
-            with torch.no_grad():
-                x = lm.model.decode_indices(idx)[0, :, :t.height, :t.width]
+        for i, (t, idx) in enumerate(zip(tiles, indices)):
+            if i in flat:
+                patch = np.broadcast_to(flat[i].astype(np.float32) / 255, (t.height, t.width, 3))
+            else:
+                x = exact.decode(idx)[0, :, :t.height, :t.width].float()
+                patch = x.clamp(0, 1).permute(1, 2, 0).cpu().numpy()
             w = blend_weights(t, h.height, h.width, h.overlap)
-            patch = x.clamp(0, 1).permute(1, 2, 0).cpu().numpy()
             acc[t.top:t.top + t.height, t.left:t.left + t.width] += patch * w[..., None]
         return np.clip(np.round(acc * 255), 0, 255).astype(np.uint8)
 
@@ -273,3 +300,29 @@ def _to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
 def _to_uint8(x: torch.Tensor) -> np.ndarray:
     """``[3, H, W]`` float -> ``[H, W, 3]`` uint8 (rounded)."""
     return x.clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+
+def _flat_tiles(rgb: np.ndarray, tiles: list[Tile]) -> dict[int, np.ndarray]:
+    """Tiles whose pixels all have one colour: index -> that colour ``[3]`` uint8."""
+    flat = {}
+    for i, t in enumerate(tiles):
+        region = rgb[t.top:t.top + t.height, t.left:t.left + t.width]
+        if (region == region[0, 0]).all():
+            flat[i] = region[0, 0].copy()
+    return flat
+
+
+def _pack_flat(flat: dict[int, np.ndarray]) -> bytes:
+    """Section ``flat``: per one-colour tile, u32 tile index (increasing) then R, G, B bytes."""
+    return b"".join(struct.pack("<I3B", i, *map(int, colour)) for i, colour in sorted(flat.items()))
+
+
+def _unpack_flat(data: bytes, n_tiles: int) -> dict[int, np.ndarray]:
+    if len(data) % 7:
+        raise CorruptDataError(f"flat section has {len(data)} bytes, not a multiple of 7")
+    flat, last = {}, -1
+    for i, r, g, b in struct.iter_unpack("<I3B", data):
+        if not last < i < n_tiles:
+            raise CorruptDataError(f"flat section names tile {i} out of order or beyond the {n_tiles} tiles")
+        flat[i], last = np.array([r, g, b], dtype=np.uint8), i
+    return flat

@@ -12,8 +12,9 @@ per step; ``benchmarks/bench_learning.py``), but in the full VQ model that lead 
 from __future__ import annotations
 
 import torch
-from compressai.layers import GDN, ResidualBlock
 from torch import nn
+
+from .layers import GDN, ResidualBlock
 
 __all__ = ["AnalysisTransform", "SynthesisTransform", "CoarseAnalysis", "CoarseSynthesis"]
 
@@ -37,7 +38,7 @@ class AnalysisTransform(nn.Module):
             _down(hidden, hidden), GDN(hidden),
             _down(hidden, hidden), GDN(hidden),
             _down(hidden, latent),
-            *(ResidualBlock(latent, latent) for _ in range(blocks)),
+            *(ResidualBlock(latent) for _ in range(blocks)),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -50,7 +51,7 @@ class SynthesisTransform(nn.Module):
     def __init__(self, hidden: int, latent: int, blocks: int = 1) -> None:
         super().__init__()
         self.layers = nn.Sequential(
-            *(ResidualBlock(latent, latent) for _ in range(blocks)),
+            *(ResidualBlock(latent) for _ in range(blocks)),
             _up(latent, hidden), GDN(hidden, inverse=True),
             _up(hidden, hidden), GDN(hidden, inverse=True),
             _up(hidden, hidden), GDN(hidden, inverse=True),

@@ -13,6 +13,7 @@ import asyncio
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
@@ -44,15 +45,15 @@ _MAX_MANIFEST = 64 << 20
 
 def stream_url_parts(url: str) -> tuple[str, str]:
     """``(http base of the stream, ws url of its live endpoint)`` for
-    ``http://HOST:PORT/streams/ID`` (a trailing ``/`` or ``/live`` is accepted)."""
-    base = url.rstrip("/")
-    if base.endswith("/live"):
-        base = base[: -len("/live")]
-    if base.startswith("ws://"):
-        base = "http://" + base[len("ws://"):]
-    if not base.startswith("http://") or "/streams/" not in base:
+    ``http://HOST:PORT/streams/ID`` (``ws://`` and a trailing ``/`` or ``/live`` are accepted;
+    the id is the path segment after ``/streams/``, so a stream may be called ``live``)."""
+    parts = urllib.parse.urlsplit(url)
+    segments = parts.path.strip("/").split("/")
+    if (parts.scheme not in ("http", "ws") or not parts.netloc or len(segments) not in (2, 3)
+            or segments[0] != "streams" or not segments[1] or segments[2:] not in ([], ["live"])):
         raise InvalidInputError(f"not a stream URL: {url} (expected http://HOST:PORT/streams/ID)")
-    return base, "ws://" + base[len("http://"):] + "/live"
+    path = f"/streams/{segments[1]}"
+    return f"http://{parts.netloc}{path}", f"ws://{parts.netloc}{path}/live"
 
 
 class HttpSource:
@@ -162,6 +163,11 @@ async def play(url: str, *, frames: int | None = None, start: int = 0,
                     stats.frames.append((rec.number, len(data), entry.keyframe, ms))
                     if on_frame is not None:
                         on_frame(rec.number, len(data), entry.keyframe, ms, scene)
+    except aiohttp.WSServerHandshakeError as exc:
+        reason = {404: "no such stream on the server",
+                  503: "the server cannot serve it now (too many live clients, or its file is unavailable)"}
+        raise InvalidInputError(f"cannot play {url}: {reason.get(exc.status, 'the server refused it')} "
+                                f"(HTTP {exc.status})") from None
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
         if not stats.frames:
             raise InvalidInputError(f"cannot play {url}: {type(exc).__name__}: {exc}") from None

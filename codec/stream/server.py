@@ -2,7 +2,8 @@
 
 Routes (``{id}`` is a stream file's name without ``.gss``)::
 
-    GET /streams                      JSON list: id, frames, fps, gop, finished
+    GET /streams                      JSON list: id, available, frames, fps, gop, finished (a
+                                      file that could not be opened: id, available false, error)
     GET /streams/{id}/manifest        JSON: fps, gop, sh_degree, finished, frame_count and
                                       per frame [size, keyframe (0/1), timestamp, group start]
     GET /streams/{id}/frames/{n}      the frame's record (32-byte header with CRCs + payload);
@@ -16,20 +17,33 @@ Routes (``{id}`` is a stream file's name without ``.gss``)::
                                       record at the stream's fps, {"type":"skip","from","to"}
                                       when the client fell behind, {"type":"end",...} last.
 
-Flow control: each client has one sender task and no queue. A send that the client does not
-drain blocks that task only (aiohttp waits for the socket buffer); when the task is more than
-``lag`` seconds behind the stream clock it jumps to the next keyframe at or after the frame
-that is due, so a slow client drops frames instead of buffering them. A client that
-disconnects ends its tasks; one that stalls a single send for ``send_timeout`` seconds is
-dropped. Records are read through one shared, size-bounded cache, so memory does not grow
-with the number of clients (at most ``max_clients`` WebSockets at a time).
+Flow control: each client has one sender task and no queue. The socket's kernel send buffer
+is set to about ``lag`` seconds of the stream's mean bitrate, and a send counts as done only
+when the transport has handed every byte to the kernel, so a client that reads slowly holds
+its sender back by what it has not read. When the sender is more than ``lag`` seconds behind
+the stream clock it jumps to the next keyframe at or after the frame that is due (a ``skip``
+message), so a slow client drops frames instead of buffering them, and still gets ``end``. A
+client that disconnects ends its tasks; one whose socket takes no byte for ``send_timeout``
+seconds is dropped. Records are read through one shared, size-bounded cache, so memory does
+not grow with the number of clients (at most ``max_clients`` WebSockets at a time).
+
+HTTP frame bodies are written in 64 KiB pieces, each waiting for the socket to take the one
+before, by at most ``max_http`` responses at a time (more get 503 with ``Retry-After``); a
+response whose client takes no byte for ``send_timeout`` seconds is cut off. So clients that
+request frames and never read cost a bounded amount of memory.
+
+A file of a served folder that cannot be opened as a stream is skipped with a warning that
+names it, listed as unavailable, and answered with 503 and the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
 import time
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 
@@ -37,6 +51,7 @@ from aiohttp import WSMsgType, web
 
 from codec.errors import CodecError, InvalidInputError
 
+from .format import RECORD_HEADER_SIZE
 from .reader import FileSource
 
 __all__ = ["ServedStream", "make_app", "serve", "STREAM_SUFFIX", "STREAMS", "CLIENTS"]
@@ -45,6 +60,9 @@ STREAM_SUFFIX = ".gss"
 STREAMS = web.AppKey("streams", dict)  # id -> ServedStream
 CLIENTS = web.AppKey("clients", set)  # open live WebSockets
 _REFRESH_EVERY = 0.05  # seconds between re-scans of a growing file
+_CHUNK = 1 << 16  # bytes of an HTTP body handed to the transport at a time
+_SEND_BUFFER = (16 << 10, 4 << 20)  # bounds of a live socket's kernel send buffer, bytes
+_POLL_MAX = 0.02  # seconds between checks of a transport's write buffer while it drains
 
 
 class ServedStream:
@@ -96,8 +114,15 @@ class ServedStream:
 
     def summary(self) -> dict:
         info = self.source.info
-        return {"id": self.id, "frames": len(self.entries), "fps": info.fps, "gop": info.gop,
-                "finished": self.source.finished}
+        return {"id": self.id, "available": True, "frames": len(self.entries), "fps": info.fps,
+                "gop": info.gop, "finished": self.source.finished}
+
+    def bytes_per_second(self) -> float:
+        """Mean bitrate of the frames so far at the stream's fps (bytes/s, records with headers)."""
+        if not self.entries:
+            return 0.0
+        total = sum(RECORD_HEADER_SIZE + e.size for e in self.entries)
+        return total / len(self.entries) * self.source.info.fps
 
     def manifest(self) -> dict:
         info, group = self.source.info, 0
@@ -124,21 +149,51 @@ def _find_streams(path: Path) -> dict[str, Path]:
     return {path.stem: path}
 
 
+def _named(path: Path, exc: CodecError) -> str:
+    """The error's message, starting with the file's name."""
+    text = str(exc)
+    return text if text.startswith(str(path)) else f"{path}: {text}"
+
+
+def _open_streams(path: Path) -> tuple[dict[str, ServedStream], dict[str, str]]:
+    """``(streams, unavailable)``: the readable streams of ``path`` by id, and the message of
+    each file of a folder that could not be opened (warned about). A single file that cannot be
+    opened, or a folder with no readable stream, raises a :class:`CodecError` naming them."""
+    found = _find_streams(path)
+    streams, unavailable = {}, {}
+    for sid, p in found.items():
+        try:
+            streams[sid] = ServedStream(sid, p)
+        except CodecError as exc:
+            if not path.is_dir():
+                raise type(exc)(_named(p, exc)) from None
+            unavailable[sid] = _named(p, exc)
+            warnings.warn(f"skipping {unavailable[sid]}", RuntimeWarning, stacklevel=3)
+    if not streams:
+        raise InvalidInputError(f"no readable {STREAM_SUFFIX} file in {path} ({'; '.join(unavailable.values())})")
+    return streams, unavailable
+
+
 def make_app(path: str | Path, *, lag: float = 0.25, send_timeout: float = 10.0,
-             idle_timeout: float = 30.0, max_clients: int = 256, speed: float = 1.0) -> web.Application:
+             idle_timeout: float = 30.0, max_clients: int = 256, max_http: int = 64,
+             speed: float = 1.0) -> web.Application:
     """The aiohttp application serving the stream file ``path`` or every ``.gss`` in a folder.
 
-    ``speed`` scales the push rate (tests use it to run faster than real time).
+    ``max_http``: frame responses in progress at a time. ``speed`` scales the push rate (tests
+    use it to run faster than real time).
     """
-    streams = {sid: ServedStream(sid, p) for sid, p in _find_streams(Path(path)).items()}
+    streams, unavailable = _open_streams(Path(path))
     app = web.Application()
     app[STREAMS], app[CLIENTS] = streams, set()
     cfg = {"lag": lag, "send_timeout": send_timeout, "idle_timeout": idle_timeout,
            "max_clients": max_clients, "speed": speed}
+    http_slots = asyncio.Semaphore(max_http)
 
     def stream_of(request) -> ServedStream:
         s = streams.get(request.match_info["id"])
         if s is None:
+            if request.match_info["id"] in unavailable:
+                raise web.HTTPServiceUnavailable(text=f"stream unavailable: {unavailable[request.match_info['id']]}")
             raise web.HTTPNotFound(text=f"no stream {request.match_info['id']!r}")
         try:
             s.refresh()
@@ -149,7 +204,9 @@ def make_app(path: str | Path, *, lag: float = 0.25, send_timeout: float = 10.0,
     async def list_streams(request):
         for s in streams.values():
             s.refresh()
-        return web.json_response([s.summary() for s in streams.values()])
+        listing = [s.summary() for s in streams.values()]
+        listing += [{"id": sid, "available": False, "error": msg} for sid, msg in unavailable.items()]
+        return web.json_response(sorted(listing, key=lambda item: item["id"]))
 
     async def manifest(request):
         return web.json_response(stream_of(request).manifest())
@@ -163,15 +220,30 @@ def make_app(path: str | Path, *, lag: float = 0.25, send_timeout: float = 10.0,
         if not 0 <= n < len(s.entries):
             raise web.HTTPNotFound(text=f"frame {n} is not in stream {s.id} ({len(s.entries)} frames)")
         g = s.group_start(n)
-        try:
-            frames = range(g, n + 1) if request.query.get("deps") == "1" else [n]
-            body = b"".join(s.record(i) for i in frames)
-        except CodecError as exc:
-            raise web.HTTPInternalServerError(text=f"stream {s.id}: {exc}") from None
-        e = s.entries[n]
-        return web.Response(body=body, content_type="application/x-gmcodec-frame", headers={
-            "X-Frame-Number": str(n), "X-Frame-Keyframe": str(int(e.keyframe)),
-            "X-Frame-Group-Start": str(g), "X-Frame-Timestamp": repr(e.timestamp)})
+        frames = range(g, n + 1) if request.query.get("deps") == "1" else range(n, n + 1)
+        if http_slots.locked():
+            raise web.HTTPServiceUnavailable(text="too many frame requests in progress",
+                                             headers={"Retry-After": "1"})
+        async with http_slots:
+            try:
+                first = s.record(frames[0])  # a file that fails here still gets a 500
+            except CodecError as exc:
+                raise web.HTTPInternalServerError(text=f"stream {s.id}: {exc}") from None
+            e = s.entries[n]
+            resp = web.StreamResponse(headers={
+                "X-Frame-Number": str(n), "X-Frame-Keyframe": str(int(e.keyframe)),
+                "X-Frame-Group-Start": str(g), "X-Frame-Timestamp": repr(e.timestamp)})
+            resp.content_type = "application/x-gmcodec-frame"
+            resp.content_length = sum(RECORD_HEADER_SIZE + s.entries[i].size for i in frames)
+            await resp.prepare(request)
+            try:
+                for i in frames:
+                    await _write_body(resp, first if i == frames[0] else s.record(i), cfg["send_timeout"])
+                await resp.write_eof()
+            except (CodecError, asyncio.TimeoutError, ConnectionError):  # the status is out: cut it
+                if request.transport is not None:
+                    request.transport.abort()
+            return resp
 
     async def live(request):
         s = stream_of(request)
@@ -182,9 +254,13 @@ def make_app(path: str | Path, *, lag: float = 0.25, send_timeout: float = 10.0,
         except ValueError:
             raise web.HTTPBadRequest(text="start must be an integer") from None
         ws = web.WebSocketResponse(heartbeat=None, max_msg_size=1 << 16)
+        transport = request.transport
         await ws.prepare(request)
+        if transport is None or transport.is_closing():
+            return ws
+        _limit_send_buffer(transport, s.bytes_per_second() * cfg["speed"] * cfg["lag"])
         app[CLIENTS].add(ws)
-        sender = asyncio.ensure_future(_push(ws, s, start, cfg))
+        sender = asyncio.ensure_future(_push(ws, s, start, cfg, transport))
         # a sender that fails (client gone, send timed out, bad record) closes the socket,
         # which also ends the receive loop below
         sender.add_done_callback(lambda _t: asyncio.ensure_future(ws.close()) if not ws.closed else None)
@@ -220,8 +296,61 @@ def make_app(path: str | Path, *, lag: float = 0.25, send_timeout: float = 10.0,
     return app
 
 
-async def _push(ws: web.WebSocketResponse, s: ServedStream, start: int, cfg: dict) -> None:
-    """Send records at the stream's fps, skipping to a keyframe when behind; ends the socket."""
+async def _write_body(resp: web.StreamResponse, data: bytes, timeout: float) -> None:
+    """Write ``data`` in :data:`_CHUNK` pieces; aiohttp waits for the transport to drain
+    between them. Raises TimeoutError when one piece waits ``timeout`` seconds."""
+    view = memoryview(data)
+    for off in range(0, len(view), _CHUNK):
+        await asyncio.wait_for(resp.write(view[off:off + _CHUNK]), timeout)
+
+
+def _limit_send_buffer(transport: asyncio.Transport, nbytes: float) -> None:
+    """Set the socket's kernel send buffer to ``nbytes`` within :data:`_SEND_BUFFER`, so what
+    a slow client has not read stays small enough for the lag check to see it."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        lo, hi = _SEND_BUFFER
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, int(min(max(nbytes, lo), hi)))
+        except OSError:
+            pass
+
+
+async def _send_drained(ws: web.WebSocketResponse, record: bytes, transport: asyncio.Transport | None,
+                        stall_timeout: float) -> None:
+    """Send ``record`` and wait until ``transport`` has handed all of it to the kernel.
+
+    Raises TimeoutError when the transport's write buffer does not shrink for
+    ``stall_timeout`` seconds (a client that stopped reading); a slow client that keeps
+    reading is waited for. ``transport`` None: only the send is awaited.
+    """
+    loop = asyncio.get_running_loop()
+    send = asyncio.ensure_future(ws.send_bytes(record))
+    if transport is None:
+        await asyncio.wait_for(send, stall_timeout)
+        return
+    last, moved, poll = None, loop.time(), 0.001
+    try:
+        while True:
+            queued = 0 if transport.is_closing() else transport.get_write_buffer_size()
+            if send.done() and queued == 0:
+                send.result()
+                return
+            if last is None or queued < last:
+                moved = loop.time()
+            elif loop.time() - moved > stall_timeout:
+                raise asyncio.TimeoutError
+            last = queued
+            await asyncio.wait([send], timeout=poll)
+            poll = min(poll * 2, _POLL_MAX)
+    finally:
+        send.cancel()
+
+
+async def _push(ws: web.WebSocketResponse, s: ServedStream, start: int, cfg: dict,
+                transport: asyncio.Transport | None = None) -> None:
+    """Send records at the stream's fps, skipping to a keyframe when behind; ends the socket.
+    ``transport``: the socket's, whose draining paces the sender (see :func:`_send_drained`)."""
     fps = s.source.info.fps * cfg["speed"]
     loop = asyncio.get_running_loop()
     last = len(s.entries) - 1
@@ -257,7 +386,7 @@ async def _push(ws: web.WebSocketResponse, s: ServedStream, start: int, cfg: dic
                 dropped += k - n
                 t0, first, n = loop.time(), k, k
         record = s.record(n)
-        await asyncio.wait_for(ws.send_bytes(record), cfg["send_timeout"])
+        await _send_drained(ws, record, transport, cfg["send_timeout"])
         sent += 1
         n += 1
     if not ws.closed:
@@ -265,7 +394,13 @@ async def _push(ws: web.WebSocketResponse, s: ServedStream, start: int, cfg: dic
         await ws.close()
 
 
-def serve(path: str | Path, host: str = "127.0.0.1", port: int = 8000, **kwargs) -> None:
-    """Run the server until interrupted (blocking)."""
+def serve(path: str | Path, host: str = "127.0.0.1", port: int = 8000, on_ready=None, **kwargs) -> None:
+    """Run the server until interrupted (blocking). ``on_ready()`` is called once the streams
+    are open and the port is bound; a port that cannot be bound raises InvalidInputError."""
     app = make_app(path, **kwargs)
-    web.run_app(app, host=host, port=port, print=None, handle_signals=True)
+    try:
+        web.run_app(app, host=host, port=port, handle_signals=True,
+                    print=(lambda *_args: on_ready()) if on_ready is not None else None)
+    except OSError as exc:  # asyncio words a bind failure at length; its errno says it briefly
+        reason = os.strerror(exc.errno) if (exc.errno or 0) > 0 else exc.strerror or str(exc)
+        raise InvalidInputError(f"cannot listen on {host}:{port}: {reason}") from None
