@@ -8,8 +8,9 @@ losslessly), 1 (grey thresholded at 128 on decoding). Everything else is convert
 :class:`~codec.errors.CodecWarning` that says what happened: palette images to RGB (RGBA with
 transparency), CMYK, YCbCr, LAB and HSV to RGB, 16-bit-per-channel RGB(A) files (which Pillow
 reads as 8 bits) and wide integer or float greys (``I;16``, ``I``, ``F``) to 8-bit L. Those are
-scaled, never clipped: by the smallest of 8, 16 bits that holds the values, else from the
-image's own minimum..maximum to 0..255 (floats: 0..1 or 0..255, else min..max). Of an
+scaled, never clipped: by the smallest of 8, 16 bits that holds the values (16-bit types by 16
+bits), else from the image's own minimum..maximum to 0..255 (floats: 0..1 or 0..255, else
+min..max). Of an
 animated image only the first frame is encoded, with a warning.
 """
 
@@ -101,8 +102,9 @@ def _warn_lost_on_open(im: Image.Image, source: str | None) -> None:
     frames = getattr(im, "n_frames", 1)
     if frames > 1:
         _warn(source, f"animated image: only the first of its {frames} frames is encoded")
-    rawmodes = [t.args if isinstance(t.args, str) else t.args[0] for t in (getattr(im, "tile", None) or [])
-                if isinstance(t.args, str) or (isinstance(t.args, tuple) and t.args and isinstance(t.args[0], str))]
+    # a tile's args are its raw mode (PNG: "RGB;16B") or a tuple that starts with it (TIFF)
+    rawmodes = [str(t.args if isinstance(t.args, str) else t.args[0] if t.args else "")
+                for t in (getattr(im, "tile", None) or [])]
     if im.mode in ("RGB", "RGBA") and any(";16" in r for r in rawmodes):
         _warn(source, f"16-bit-per-channel {im.mode} image reduced to 8 bits per channel")
 
