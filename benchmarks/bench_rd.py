@@ -89,11 +89,11 @@ def main() -> int:
     qualities = list(range(1, base.models[base.model_id].model.config.num_qualities + 1))
     ours_curves = []
     for refine in ([0, args.refine] if args.refine else [0]):
-        results, _ = evaluate_folder(args.data, qualities, lambda q: ImageCodec(
+        results, rows = evaluate_folder(args.data, qualities, lambda q: ImageCodec(
             quality=q, model_id=base.model_id, models=base.models, refine=refine))
         suffix = f", refine {refine}" if refine else ""
         ours_curves.append({"name": f"gmcodec {base.model_id}{suffix}", "description": f"whole-file bpp, CPU{suffix}",
-                            "results": results})
+                            "images": len({r["image"] for r in rows}), "results": results})
         (args.out / f"gmcodec{'-refine' if refine else ''}.json").write_text(json.dumps(ours_curves[-1], indent=1))
     classic_curves = [load_results(args.out / f"{c}.json") for c in classic]
     curves = ours_curves + classic_curves

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,6 @@ __all__ = ["main"]
 
 
 def main() -> int:
-    warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
     from codec.fileio import atomic_write
     from codec.image.codec import ImageCodec, reduce_quality
     from codec.image.evaluate import psnr_rgb

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from cli import common
+from codec.rd import METRICS
 
 __all__ = ["register"]
 
@@ -35,17 +36,22 @@ def register(subparsers) -> None:
                                         "e.g. ours against ../shared/anchors/compressai-results/kodak/*.json.")
     pl.add_argument("results", nargs="+", type=Path, help="results JSON files")
     pl.add_argument("-o", "--output", type=Path, required=True, help="PNG to write")
-    pl.add_argument("--metric", choices=("psnr-rgb", "ms-ssim-db"), default="psnr-rgb")
+    pl.add_argument("--metric", choices=METRICS, default="psnr-rgb",
+                    help="psnr-rgb (default) or MS-SSIM in dB (ms-ssim-db, same as ms-ssim-db-rgb); "
+                         "a file without it is left out with a warning")
     pl.add_argument("--title", default="Kodak")
     pl.add_argument("-f", "--force", action="store_true", help="overwrite an existing PNG")
     pl.set_defaults(func=_run_plot)
 
     bd = common.add_command(subparsers, "bdrate", help="Bjontegaard delta rate against anchors",
                             description="BD-rate (percent; negative = TEST needs fewer bits) of TEST "
-                                        "against each ANCHOR, over the quality range both cover.")
+                                        "against each ANCHOR, over the quality range both cover. An anchor "
+                                        "without the metric is skipped with a warning, and a warning says when "
+                                        "the two files cover different numbers of images.")
     bd.add_argument("test", type=Path, metavar="TEST.json")
     bd.add_argument("anchors", nargs="+", type=Path, metavar="ANCHOR.json")
-    bd.add_argument("--metric", choices=("psnr-rgb", "ms-ssim-db"), default="psnr-rgb")
+    bd.add_argument("--metric", choices=METRICS, default="psnr-rgb",
+                    help="psnr-rgb (default) or MS-SSIM in dB (ms-ssim-db, same as ms-ssim-db-rgb)")
     bd.add_argument("--json", action="store_true", help="print JSON")
     bd.set_defaults(func=_run_bdrate)
 
@@ -70,7 +76,7 @@ def _run_eval(args: argparse.Namespace) -> int:
                                     progress=lambda it: common.progress_bar(it, desc="eval", unit="img", quiet=args.quiet))
     doc = {"name": args.name or base.model_id, "description": f"gmcodec {base.model_id}, whole-file bpp, CPU"
            + (f", encoder refinement {args.refine} steps" if args.refine else ""),
-           "qualities": qualities, "results": results}
+           "images": len({r["image"] for r in rows}), "qualities": qualities, "results": results}
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -95,11 +101,25 @@ def _run_plot(args: argparse.Namespace) -> int:
 
 
 def _run_bdrate(args: argparse.Namespace) -> int:
-    from codec.rd import bd_rate, load_results
+    import warnings
+
+    from codec.errors import InvalidInputError
+    from codec.rd import bd_rate, has_metric, image_count, load_results
 
     test = load_results(args.test)
-    rows = [{"anchor": load_results(a)["name"], "file": str(a),
-             "bd_rate_percent": bd_rate(test, load_results(a), args.metric)} for a in args.anchors]
+    if not has_metric(test, args.metric):
+        raise InvalidInputError(f"{args.test}: no {args.metric} values")
+    rows = []
+    for path in args.anchors:
+        anchor = load_results(path)
+        if not has_metric(anchor, args.metric):
+            warnings.warn(f"{path}: no {args.metric} values, skipped")
+            continue
+        n_test, n_anchor = image_count(test), image_count(anchor)
+        if n_test is not None and n_anchor is not None and n_test != n_anchor:
+            warnings.warn(f"{args.test} covers {n_test} images and {path} {n_anchor}: "
+                          "the BD-rate compares means over different image sets")
+        rows.append({"anchor": anchor["name"], "file": str(path), "bd_rate_percent": bd_rate(test, anchor, args.metric)})
     if args.json:
         common.print_json([{**r, "bd_rate_percent": None if r["bd_rate_percent"] != r["bd_rate_percent"]
                             else round(r["bd_rate_percent"], 3)} for r in rows])

@@ -14,7 +14,7 @@ import traceback
 import warnings
 
 from cli import common
-from codec.errors import CodecError
+from codec.errors import CodecError, CodecWarning
 
 __all__ = ["COMMAND_MODULES", "build_parser", "main", "version_string"]
 
@@ -75,9 +75,22 @@ def _one_line(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
-    # compressai's import-time use of torch.jit.script warns on recent torch: noise for users
-    warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code.
+
+    Python warnings (a converted colour mode, a skipped curve, ...) print as one line
+    ``codec: warning: ...`` on stderr; a :class:`CodecWarning` every time (one per input file).
+    """
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        warnings.simplefilter("always", CodecWarning)
+        return _run(argv)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"{PROG}: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def _run(argv: list[str] | None) -> int:
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser()

@@ -65,9 +65,26 @@ _LAZY = {"ImageCodec": "codec.image.codec", "StreamReader": "codec.stream", "Sce
 
 
 def __getattr__(name: str):
-    """Codecs import torch; load them on first use so `import codec` (and the CLI) stay light."""
-    if name in _LAZY:
-        import importlib
+    """Codecs import torch; load them on first use so `import codec` (and the CLI) stay light.
 
+    Subpackages load the same way: after ``import codec``, ``codec.image.codec.reduce_quality``
+    or ``codec.scene.read`` work without importing them first.
+    """
+    import importlib
+
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'codec' has no attribute {name!r}")
+    return _submodule(__name__, name)
+
+
+def _submodule(package: str, name: str):
+    """Import ``package.name`` for a module ``__getattr__``; AttributeError when there is none."""
+    import importlib
+
+    if not name.startswith("_"):
+        try:
+            return importlib.import_module(f"{package}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{package}.{name}":  # the submodule exists but one of its imports is missing
+                raise
+    raise AttributeError(f"module {package!r} has no attribute {name!r}")

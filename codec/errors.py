@@ -23,6 +23,7 @@ __all__ = [
     "InvalidInputError",
     "OutputError",
     "OutputExistsError",
+    "CodecWarning",
 ]
 
 
@@ -71,3 +72,8 @@ class OutputError(CodecError):
 
 class OutputExistsError(OutputError):
     """Refusing to overwrite an existing file without ``--force`` (``force=True``)."""
+
+
+class CodecWarning(UserWarning):
+    """Something was changed on the way in (a colour mode converted, frames dropped, bits
+    reduced); the command line prints each one as ``codec: warning: <message>``."""

@@ -1,22 +1,29 @@
 """Rate-distortion results in CompressAI's ``eval_model`` JSON form: reading, BD-rate, plots.
 
 A results file is ``{"name", "description", "results": {"psnr-rgb": [...], "ms-ssim-rgb": [...],
-"bpp": [...], ...}}`` with one entry per quality.
+"bpp": [...], ...}}`` with one entry per quality. Published anchors may carry
+``ms-ssim-db-rgb`` (``-10 log10(1 - MS-SSIM)``) instead of the linear ``ms-ssim-rgb``, or only
+one of the metrics. ``codec eval`` also writes ``images`` (how many images the means cover);
+for files without it the count is known from ``meta.dataset`` or the folder (CompressAI's
+``results/<dataset>/<codec>.json`` layout) when that names a dataset of :data:`DATASET_SIZES`.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .errors import InvalidInputError
 
-__all__ = ["load_results", "rd_curve", "bd_rate", "plot_rd", "METRICS"]
+__all__ = ["load_results", "rd_curve", "has_metric", "image_count", "bd_rate", "plot_rd", "METRICS",
+           "DATASET_SIZES"]
 
-METRICS = ("psnr-rgb", "ms-ssim-db")
+METRICS = ("psnr-rgb", "ms-ssim-db", "ms-ssim-db-rgb")  # the last two are the same metric
+DATASET_SIZES = {"kodak": 24}  # images in the test sets whose anchors ship without a count
 
 
 def load_results(path: str | Path) -> dict:
@@ -31,19 +38,46 @@ def load_results(path: str | Path) -> dict:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidInputError(f"{path}: not a results JSON file ({exc})") from None
     data.setdefault("name", Path(path).stem)
+    data.setdefault("path", str(path))
     return data
+
+
+def image_count(data: dict) -> int | None:
+    """How many images the means of ``data`` cover, or None when the file does not say."""
+    if isinstance(data.get("images"), int):
+        return data["images"]
+    meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+    for name in (meta.get("dataset"), Path(data.get("path", "")).parent.name):
+        if isinstance(name, str) and name.lower() in DATASET_SIZES:
+            return DATASET_SIZES[name.lower()]
+    return None
+
+
+def has_metric(data: dict, metric: str) -> bool:
+    """Whether ``data`` holds ``metric`` (MS-SSIM in dB also from the linear values)."""
+    r = data["results"]
+    if metric in ("ms-ssim-db", "ms-ssim-db-rgb"):
+        return "ms-ssim-db-rgb" in r or "ms-ssim-rgb" in r
+    return metric in r
 
 
 def rd_curve(data: dict, metric: str = "psnr-rgb") -> tuple[np.ndarray, np.ndarray]:
     """``(quality, log_bpp)`` sorted by quality, duplicates of quality dropped."""
     r = data["results"]
-    bpp = np.asarray(r["bpp"], dtype=np.float64)
-    if metric == "ms-ssim-db":
-        quality = -10 * np.log10(1 - np.asarray(r["ms-ssim-rgb"], dtype=np.float64))
-    elif metric in r:
-        quality = np.asarray(r[metric], dtype=np.float64)
-    else:
+    if metric not in METRICS:
+        raise InvalidInputError(f"unknown metric {metric!r} (known: {', '.join(METRICS)})")
+    if not has_metric(data, metric):
         raise InvalidInputError(f"results {data.get('name')!r} have no {metric!r}")
+    bpp = np.asarray(r["bpp"], dtype=np.float64)
+    if metric != "psnr-rgb" and "ms-ssim-db-rgb" in r:
+        quality = np.asarray(r["ms-ssim-db-rgb"], dtype=np.float64)
+    elif metric != "psnr-rgb":
+        with np.errstate(divide="ignore"):  # MS-SSIM 1 is infinite dB, dropped below
+            quality = -10 * np.log10(1 - np.asarray(r["ms-ssim-rgb"], dtype=np.float64))
+    else:
+        quality = np.asarray(r[metric], dtype=np.float64)
+    if quality.shape != bpp.shape:
+        raise InvalidInputError(f"results {data.get('name')!r}: {len(quality)} {metric} values for {len(bpp)} bpp values")
     ok = np.isfinite(quality) & (bpp > 0)
     quality, bpp = quality[ok], bpp[ok]
     order = np.argsort(quality)
@@ -72,8 +106,19 @@ def bd_rate(test: dict, anchor: dict, metric: str = "psnr-rgb") -> float:
 
 
 def plot_rd(curves: list[dict], metric: str = "psnr-rgb", title: str = "Kodak") -> bytes:
-    """Draw quality against bpp for every results dict (the first one bold); PNG bytes."""
+    """Draw quality against bpp for every results dict (the first one bold); PNG bytes.
+
+    A curve without ``metric`` is left out with a warning; an error when none has it.
+    """
     import io
+
+    drawn = [d for d in curves if has_metric(d, metric)]
+    for data in curves:
+        if not has_metric(data, metric):
+            warnings.warn(f"{data.get('path', data.get('name'))}: no {metric} values, curve left out of the plot",
+                          stacklevel=2)
+    if not drawn:
+        raise InvalidInputError(f"no results file has {metric} values")
 
     import matplotlib
 
@@ -81,7 +126,7 @@ def plot_rd(curves: list[dict], metric: str = "psnr-rgb", title: str = "Kodak") 
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 5), dpi=120)
-    for i, data in enumerate(curves):
+    for i, data in enumerate(drawn):
         q, logr = rd_curve(data, metric)
         order = np.argsort(logr)
         style = "-o" if i == 0 else "--."

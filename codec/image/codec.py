@@ -3,9 +3,10 @@
 File layout (container kind "image", see docs/format.md for the container itself):
 
 header fields ``model`` (str, weights id), ``quality`` (int, stages sent), ``width``,
-``height`` (int, original pixels), ``mode`` ("RGB" | "L" | "RGBA"), ``tile`` and ``overlap``
+``height`` (int, original pixels), ``mode`` ("RGB" | "L" | "RGBA" | "LA" | "1"), ``tile`` and ``overlap``
 (int, pixels). Sections, in this order: ``L0`` (coarse indices), ``L1`` .. ``Lq`` (fine stages),
-then ``flat`` if some tile has a single colour, then ``alpha`` for RGBA. Each ``L`` section is one
+then ``flat`` if some tile has a single colour, then ``alpha2`` for RGBA and LA (``alpha`` in
+older files; :mod:`codec.image.alpha`). Each ``L`` section is one
 rANS stream holding the indices of every tile that is not flat for that level, tile-major, then
 group, row, column. A flat tile is coded as its colour only (``flat``: u32 tile index, R, G, B per
 flat tile, in increasing tile order): the model does not reproduce a constant colour well (a
@@ -25,14 +26,15 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from entropy import AdaptiveCategorical, EntropyError, decode_symbols, encode_symbols
+from entropy import EntropyError, decode_symbols, encode_symbols
 
 from ..container import Container, pack, unpack
 from ..errors import CorruptDataError, InvalidInputError, LimitExceededError
 from ..weights import LoadedModel, default_weights_dir, load_image_model
+from . import alpha as alpha_coding
 from .exact import ExactModel, to_grid
 from .model import MULTIPLE
-from .pixels import MODES, from_pixels, to_pixels
+from .pixels import ALPHA_MODES, MODES, from_pixels, to_pixels
 from .refine import refine_latent
 from .tiling import Tile, blend_weights, tile_grid
 
@@ -54,7 +56,7 @@ def reduce_quality(data: bytes, quality: int) -> bytes:
     h = _Header.parse(c.header, len(data))
     if not 1 <= quality <= h.quality:
         raise InvalidInputError(f"quality must be between 1 and {h.quality}, got {quality}")
-    keep = {"L0", *(f"L{s}" for s in range(1, quality + 1)), "flat", "alpha"}
+    keep = {"L0", *(f"L{s}" for s in range(1, quality + 1)), "flat", *alpha_coding.SECTIONS}
     header = dict(c.header, quality=quality)
     return pack(Container("image", header, tuple((n, p) for n, p in c.sections if n in keep)))
 
@@ -116,8 +118,8 @@ class ImageCodec:
             return self._exact[lm.model_id]
 
     # -- encode ------------------------------------------------------------------------------
-    def encode(self, image: Image.Image | np.ndarray | torch.Tensor) -> bytes:
-        """Compress one image (PIL, ``[H, W, 3]`` uint8 array or ``[3, H, W]`` float tensor)."""
+    def encode(self, image: str | Path | Image.Image | np.ndarray | torch.Tensor) -> bytes:
+        """Compress one image (a file path, PIL, ``[H, W, 3]`` uint8 array or ``[3, H, W]`` float tensor)."""
         px = to_pixels(image)
         height, width = px.rgb.shape[:2]
         if height * width > MAX_PIXELS:
@@ -151,7 +153,7 @@ class ImageCodec:
         if flat:
             sections.append(("flat", _pack_flat(flat)))
         if px.alpha is not None:
-            sections.append(("alpha", _encode_alpha(px.alpha)))
+            sections.append(alpha_coding.encode_section(px.alpha))
         header = {"model": lm.model_id, "quality": q, "width": width, "height": height, "mode": px.mode,
                   "tile": self.tile, "overlap": self.overlap}
         return pack(Container("image", header, tuple(sections)))
@@ -203,10 +205,8 @@ class ImageCodec:
                 offset += n
         rgb = self._reconstruct(lm, tiles, indices, flat, h)
         alpha = None
-        if h.mode == "RGBA":
-            if "alpha" not in sections:
-                raise CorruptDataError("RGBA image file lacks its alpha section")
-            alpha = _decode_alpha(sections["alpha"], h.height, h.width)
+        if h.mode in ALPHA_MODES:
+            alpha = alpha_coding.decode_section(sections, h.height, h.width)
         return rgb, alpha, h.mode
 
     def _reconstruct(self, lm: LoadedModel, tiles: list[Tile], indices: list[list[torch.Tensor]],
@@ -326,17 +326,3 @@ def _unpack_flat(data: bytes, n_tiles: int) -> dict[int, np.ndarray]:
             raise CorruptDataError(f"flat section names tile {i} out of order or beyond the {n_tiles} tiles")
         flat[i], last = np.array([r, g, b], dtype=np.uint8), i
     return flat
-
-
-def _encode_alpha(alpha: np.ndarray) -> bytes:
-    """Lossless: horizontal differences mod 256 through the adaptive categorical coder."""
-    diff = np.diff(alpha.astype(np.int16), axis=1, prepend=0) % 256
-    return AdaptiveCategorical(256).encode(diff.ravel().astype(np.int32))
-
-
-def _decode_alpha(data: bytes, height: int, width: int) -> np.ndarray:
-    try:
-        diff = AdaptiveCategorical(256).decode(data, height * width).reshape(height, width)
-    except EntropyError as exc:
-        raise CorruptDataError(f"alpha section does not decode: {exc}") from None
-    return (np.cumsum(diff, axis=1) % 256).astype(np.uint8)
