@@ -121,6 +121,6 @@ def test_cli_prints_one_warning_line_per_converted_file(tiny_weights, monkeypatc
     monkeypatch.setenv("GMCODEC_WEIGHTS", str(tiny_weights))
     for name in ("a.tif", "b.tif"):
         Image.fromarray(np.zeros((16, 24, 3), np.uint8)).convert("CMYK").save(tmp_path / name)
-    assert main(["encode", "-q", str(tmp_path / "a.tif"), str(tmp_path / "b.tif")]) == 0
+    assert main(["encode", "-s", str(tmp_path / "a.tif"), str(tmp_path / "b.tif")]) == 0
     err = capsys.readouterr().err.splitlines()
     assert err == ["codec: warning: CMYK image converted to RGB (it decodes as RGB)"] * 2
