@@ -196,3 +196,13 @@ def test_two_process_ddp_replicas_stay_identical(data, tmp_path):
                     *_args(data, out, 3)], check=True, cwd=REPO_ROOT, env=env, capture_output=True, timeout=300)
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert log[-1] == {"step": 3, "replicas_identical": True}
+
+
+def test_log_states_the_precision_and_why(data, tmp_path):
+    out = tmp_path / "p"
+    assert main(_args(data, out, 1)) == 0  # no --precision: the hardware decides
+    recipe = json.loads((out / "log.jsonl").read_text().splitlines()[0])["recipe"]
+    assert recipe["precision"] in ("fp32", "bf16") and recipe["precision_reason"].startswith("default:")
+    assert main(_args(data, out, 2) + ["--precision", "fp32"]) == 0
+    recipe = json.loads((out / "log.jsonl").read_text().splitlines()[2])["recipe"]
+    assert (recipe["precision"], recipe["precision_reason"]) == ("fp32", "asked for with --precision")

@@ -37,6 +37,7 @@ from codec.image.config import ImageModelConfig
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import ImageBank, list_images, split_train_val
 from .objectives import build_objective
+from .precision import FP32_MODULES, PRECISIONS, autocast, choose_precision, keep_fp32
 
 __all__ = ["main", "learning_rate", "timed_decay_steps", "resolve_config", "replicas_identical"]
 
@@ -86,6 +87,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", type=Path, default=None, help="exported weights to start from (fresh optimizer)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--precision", choices=PRECISIONS, default=None,
+                   help="forward-pass arithmetic: bf16 autocast (fp32 weights; VQ and entropy models kept fp32) or fp32 "
+                        "(default: bf16 where the CPU or GPU computes it natively, else fp32; the log says which)")
     args = p.parse_args(argv)
     if args.decay_minutes is not None and (args.minutes is None or not 0 < args.decay_minutes < args.minutes):
         p.error("--decay-minutes needs --minutes, and must be shorter than the run")
@@ -111,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     config = resolve_config(args.config, saved)
     objective = build_objective(args.arch, config, args.lmbda, args.qualities, args.commit)
     model = objective.model.to(device)
+    precision, why = choose_precision(args.precision, device)
+    if precision != "fp32":
+        keep_fp32(model, FP32_MODULES)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
 
     train_files, val_files = split_train_val(list_images(args.data))
@@ -119,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
 
     recipe = {"lmbda": args.lmbda, "commit": args.commit, "qualities": args.qualities, "lr": args.lr,
               "clip": args.clip, "batch": args.batch, "crop": args.crop, "data": str(args.data), "world_size": world,
-              "init": str(args.init) if saved is None and args.init is not None else None}
+              "init": str(args.init) if saved is None and args.init is not None else None,
+              "precision": precision, "precision_reason": why}
     state = {"step": 0, "elapsed": 0.0, "best": -1e9, "arch": args.arch, "config": json.loads(config.to_json())}
     if saved is not None:
         state.update(load_checkpoint(latest, model, opt, rng))
@@ -150,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     if rank == 0:
         with open(log, "a") as f:
             f.write(json.dumps({"step": state["step"], "recipe": recipe}) + "\n")
+        bar.write(f"precision {precision} ({why})")
 
     def checkpoint(final: bool = False) -> None:
         metrics = objective.evaluate(val)
@@ -177,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         for group in opt.param_groups:
             group["lr"] = lr
         x = bank.random_batch(args.batch, args.crop, rng, device)
-        loss, stats = objective.loss(net, x, rng)
+        with autocast(device, precision):
+            loss, stats = objective.loss(net, x, rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         stats["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(),
