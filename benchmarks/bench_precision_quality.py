@@ -31,15 +31,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from compressai.layers import GDN
 from torch import nn
 
 from codec.image.model import ImageModel
 from codec.image.quantizer import MultiCodebookVQ
+from codec.image.transforms import GDN  # the layer class the transforms use
 from codec.weights import load_image_model
 from train.data import ImageBank, list_images, split_train_val
 from train.loop import DEFAULT_DATA
-from train.objectives import VQObjective
 from train.precision import autocast, keep_fp32
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,8 @@
 ``torch.autocast(device, dtype=torch.bfloat16)``: convolutions and matrix products compute in
 bf16, parameters, gradients and Adam's moments stay fp32, and bf16's fp32-sized exponent makes a
 loss scaler unnecessary. Modules whose arithmetic bf16 measurably damages run in fp32 inside that
-region (:func:`keep_fp32`, :data:`FP32_MODULES`; README.md "Training" has the measurements).
+region (:func:`keep_fp32`); each objective names them (``fp32_modules`` in
+:mod:`train.objectives`, which says why; README.md "Training" has the measurements).
 Validation always runs in fp32, so the numbers a run logs compare across precisions.
 """
 
@@ -15,22 +16,11 @@ import functools
 from pathlib import Path
 
 import torch
-from compressai.entropy_models import EntropyModel
 from torch import nn
 
-from codec.image.quantizer import MultiCodebookVQ
-
-__all__ = ["PRECISIONS", "FP32_MODULES", "choose_precision", "cpu_bf16_flags", "autocast", "keep_fp32"]
+__all__ = ["PRECISIONS", "choose_precision", "cpu_bf16_flags", "autocast", "keep_fp32"]
 
 PRECISIONS = ("fp32", "bf16")
-
-# MultiCodebookVQ: its nearest-codeword search uses expanded squared distances
-# (|x|^2 - 2 x.c + |c|^2), which cancel in bf16: on identical inputs bf16 distances picked another
-# codeword for 0.5-2.4 % of positions per stage, and the soft rate term is built on them.
-# compressai's entropy models: the peer's likelihoods (its rate term), cheap at latent resolution.
-# GDN/IGDN stay bf16: their output error in bf16 (0.2 %) equals a plain convolution's.
-# (benchmarks/bench_precision_quality.py parts measures all of this.)
-FP32_MODULES: tuple[type[nn.Module], ...] = (MultiCodebookVQ, EntropyModel)
 
 
 def cpu_bf16_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> list[str]:
