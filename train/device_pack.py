@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="training folders (default: %(default)s)")
     p.add_argument("--out", type=Path, default=ROOT / ".gpu" / "data")
-    p.add_argument("--crop", type=int, default=448, help="side of the Urban100 centre crops")
+    p.add_argument("--crop", type=int, default=320,
+                   help="side of the PNG centre crops (320: all 629 training images fit beside gmq-v5)")
     p.add_argument("--margin-mib", type=float, default=1.0)
     args = p.parse_args(argv)
     budget = budget_bytes(ROOT, args.out.resolve(), int(args.margin_mib * 2**20))
