@@ -135,7 +135,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--ema", type=float, default=None, metavar="DECAY",
                    help="keep an exponential moving average of the weights (e.g. 0.999) for train.export --ema")
     p.add_argument("--channels-last", action="store_true", help="NHWC memory layout for model and batches")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model")
     args = p.parse_args(argv)
     if args.decay_minutes is not None and (args.minutes is None or not 0 < args.decay_minutes < args.minutes):
         p.error("--decay-minutes needs --minutes, and must be shorter than the run")
@@ -179,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
 
     recipe = {"lmbda": args.lmbda, "commit": args.commit, "qualities": args.qualities, "lr": args.lr,
               "lr_scaling": args.lr_scaling, "lr_used": base_lr, "ema": args.ema, "device_crops": device_crops,
-              "channels_last": args.channels_last, "compile": args.compile,
+              "channels_last": args.channels_last,
               "clip": args.clip, "batch": args.batch, "crop": args.crop, "data": str(args.data), "world_size": world,
               "init": str(args.init) if saved is None and args.init is not None else None,
               "precision": precision, "precision_reason": why}
@@ -199,8 +198,6 @@ def main(argv: list[str] | None = None) -> int:
     net = model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model, broadcast_buffers=False)
-    if args.compile:
-        net = torch.compile(net)
 
     start, last_ckpt = time.time(), time.time()
     elapsed0, step0 = state["elapsed"], state["step"]
