@@ -7,10 +7,11 @@
 ``parts``: the shipped gmq-v5 weights (eval mode, so nothing updates) take one training batch
 (8 x 256^2 crops of the training folders) at quality 6 in fp32 and under bf16 autocast with
 different sets of modules kept fp32 (``train.precision.keep_fp32``): none, GDN/IGDN, the VQ
-stages (distances, hence indices and the soft rate), both. For each it prints how many VQ indices
-differ from fp32's (worst stage), the relative error of the soft rate and of the loss, the cosine
-between the bf16 and the fp32 gradient, and the step time (forward + backward, interleaved
-repetitions, ratio to fp32 in the same run).
+stages (distances, hence indices and the soft rate), both. First each part's own bf16 error on
+the inputs it gets in fp32; then, per variant, how many VQ indices differ from fp32's (per stage),
+the relative error of the soft rate and of the loss, the cosine between the bf16 and the fp32
+gradient, and the step time (forward + backward, interleaved repetitions, CPU seconds of this
+process, ratio to fp32 in the same run).
 
 ``runs``: ``train.loop`` from scratch for ``--steps`` (1,500) at the default recipe, fp32 with
 seeds 0 and 1 (the run-to-run noise) and bf16 with seed 0 (same seed and data as fp32 seed 0),
@@ -147,9 +148,9 @@ def parts(args: argparse.Namespace) -> None:
     for _ in range(args.repeats):  # interleaved, so machine noise hits every variant alike
         for name in times:
             model, precision = (ref_model, "fp32") if name == "fp32" else (models[name], "bf16")
-            t = time.perf_counter()
+            t = time.process_time()  # CPU seconds: the machine is shared
             _step(model, x, precision)
-            times[name].append(time.perf_counter() - t)
+            times[name].append(time.process_time() - t)
     base = float(np.median(times["fp32"]))
     print("whole step under autocast against fp32 (indices changed: coarse, fine 1..6):")
     print(f"{'variant':<12} {'rate err':>9} {'loss err':>9} {'grad cos':>9} {'s/step':>7} {'speed-up':>8}  indices changed")
