@@ -112,7 +112,7 @@ def test_commit_weight_scales_only_the_commitment_term():
         objective = build_objective("vq", config, None, None, weight)
         objective.model.eval()  # no EMA or prior updates: both passes see the same model
         loss, st = objective.loss(objective.model, x, np.random.default_rng(0))
-        losses.append(loss.item()), stats.append(st)
+        losses.append(loss.item()), stats.append({k: float(v) for k, v in st.items()})
     assert stats[0]["commit"] > 0 and stats[0]["commit"] == pytest.approx(stats[1]["commit"])
     assert losses[1] - losses[0] == pytest.approx(100 * stats[0]["commit"], rel=1e-3)
     with pytest.raises(ValueError, match="vq model only"):
@@ -196,3 +196,41 @@ def test_two_process_ddp_replicas_stay_identical(data, tmp_path):
                     *_args(data, out, 3)], check=True, cwd=REPO_ROOT, env=env, capture_output=True, timeout=300)
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert log[-1] == {"step": 3, "replicas_identical": True}
+
+
+def test_log_states_the_precision_and_why(data, tmp_path):
+    out = tmp_path / "p"
+    assert main(_args(data, out, 1)) == 0  # no --precision: the hardware decides
+    recipe = json.loads((out / "log.jsonl").read_text().splitlines()[0])["recipe"]
+    assert recipe["precision"] in ("fp32", "bf16") and recipe["precision_reason"].startswith("default:")
+    assert main(_args(data, out, 2) + ["--precision", "fp32"]) == 0
+    recipe = json.loads((out / "log.jsonl").read_text().splitlines()[2])["recipe"]
+    assert (recipe["precision"], recipe["precision_reason"]) == ("fp32", "asked for with --precision")
+
+
+def test_device_crops_with_ema_resume_exactly_and_export_the_average(data, tmp_path):
+    straight, resumed = tmp_path / "a", tmp_path / "b"
+    fast = ["--device-crops", "--ema", "0.5", "--channels-last"]
+    assert main(_args(data, straight, 4) + fast) == 0
+    assert main(_args(data, resumed, 2) + fast) == 0
+    assert main(_args(data, resumed, 4) + fast) == 0
+    from safetensors.torch import load_file
+
+    a = load_file(str(straight / "latest" / "tensors.safetensors"))
+    b = load_file(str(resumed / "latest" / "tensors.safetensors"))
+    names = [n for n in a if n.startswith(("model.", "ema."))]
+    assert any(n.startswith("ema.") for n in names)
+    for name in names:
+        assert torch.equal(a[name], b[name]), name
+    recipe = json.loads((straight / "log.jsonl").read_text().splitlines()[0])["recipe"]
+    assert recipe["device_crops"] is True and recipe["ema"] == 0.5
+    from train.export import main as export
+
+    weights = tmp_path / "weights"
+    assert export([str(straight / "latest"), "--id", "e1", "--weights", str(weights), "--data", str(data),
+                   "--crops", "16", "--ema"]) == 0
+    shipped = load_file(str(weights / "e1.safetensors"))
+    name = next(n for n in names if n.startswith("ema.") and n.endswith("weight"))
+    assert torch.equal(shipped["model." + name[4:]].float(), a[name].half().float())
+    manifest = json.loads((weights / "manifest.json").read_text())
+    assert manifest["models"]["e1"]["training"]["weights"] == "ema"

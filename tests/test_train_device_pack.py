@@ -25,9 +25,16 @@ def test_pack_keeps_pixels_and_budget(tmp_path):
         Image.fromarray(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)).save(tmp_path / "bsds500" / f"b{i}.jpg")
     jpeg = (tmp_path / "bsds500" / "b0.jpg").stat().st_size
     webp_budget = 80 * 100 * 3 + 4096  # random pixels do not compress
-    files, total = pack(tmp_path, tmp_path / "out", webp_budget + 2 * jpeg + 100, crop=64)
+    files, total, left_out = pack(tmp_path, tmp_path / "out", webp_budget + 2 * jpeg + 100, crop=64)
     out = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert total <= webp_budget + 2 * jpeg + 100 and files == len(out) and "img_001.webp" in out
-    with Image.open(tmp_path / "out" / "img_001.webp") as im:
+    assert total <= webp_budget + 2 * jpeg + 100 and files == len(out) and "urban100-subset-img_001.webp" in out
+    assert files + sum(left_out.values()) == 7
+    with Image.open(tmp_path / "out" / "urban100-subset-img_001.webp") as im:
         assert np.array_equal(np.asarray(im.convert("RGB")), urban[8:72, 18:82])
     assert (tmp_path / "out" / "b0.jpg").read_bytes() == (tmp_path / "bsds500" / "b0.jpg").read_bytes()
+    # a Sun-Hays PNG comes after Urban100's and is what goes first when the budget is short
+    (tmp_path / "sunhays80").mkdir()
+    Image.fromarray(rng.integers(0, 256, (70, 70, 3), dtype=np.uint8)).save(tmp_path / "sunhays80" / "s.png")
+    urban_bytes = (tmp_path / "out" / "urban100-subset-img_001.webp").stat().st_size
+    files, total, left_out = pack(tmp_path, tmp_path / "out", urban_bytes + 100, crop=64)
+    assert (files, total) == (1, urban_bytes) and left_out == {"sunhays80": 1, "bsds500": 6}

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-__all__ = ["save_checkpoint", "load_checkpoint"]
+__all__ = ["save_checkpoint", "load_checkpoint", "checkpoint_tensors"]
 
 
 def _flatten_optimizer(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
@@ -46,10 +46,13 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
 
 
 def save_checkpoint(folder: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, state: dict,
-                    rng: np.random.Generator, names: tuple[str, ...] = ("latest",)) -> None:
-    """Write the checkpoint under ``folder/<name>`` for each name, atomically."""
+                    rng: np.random.Generator, names: tuple[str, ...] = ("latest",),
+                    extra: dict[str, torch.Tensor] | None = None) -> None:
+    """Write the checkpoint under ``folder/<name>`` for each name, atomically; ``extra`` tensors
+    (e.g. the weight EMA's) are stored under their own names."""
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
+    tensors.update({k: v.detach().contiguous() for k, v in (extra or {}).items()})
     opt_tensors, opt_meta = _flatten_optimizer(opt)
     tensors.update(opt_tensors)
     tensors["rng.torch"] = torch.get_rng_state()
@@ -83,6 +86,11 @@ def load_checkpoint(path: Path, model: torch.nn.Module, opt: torch.optim.Optimiz
         rng.bit_generator.state = meta["numpy_rng"]
         torch.set_rng_state(tensors["rng.torch"])
     return meta
+
+
+def checkpoint_tensors(path: Path, prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors of checkpoint ``path`` whose names start with ``prefix``."""
+    return {k: v for k, v in load_file(str(path / "tensors.safetensors")).items() if k.startswith(prefix)}
 
 
 def _json_default(value):

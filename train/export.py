@@ -30,7 +30,8 @@ from codec.image.tables import freeze
 from codec.weights import (WeightsError, default_weights_dir, load_manifest, save_image_model, sha256_file,
                            write_manifest)
 
-from .checkpoint import load_checkpoint
+from .checkpoint import checkpoint_tensors, load_checkpoint
+from .ema import EMA_PREFIX
 from .data import ImageBank, list_images, split_train_val
 from .loop import DEFAULT_DATA
 
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--crops", type=int, default=512, help="256x256 training crops used to estimate the tables")
     p.add_argument("--kodak", type=Path, default=None, help="test folder to measure (recorded in the manifest)")
     p.add_argument("--no-default", action="store_true", help="do not make this the default model")
+    p.add_argument("--ema", action="store_true", help="ship the run's weight average (train.loop --ema) "
+                                                     "instead of its last weights")
     args = p.parse_args(argv)
 
     torch.manual_seed(0)
@@ -86,13 +89,20 @@ def main(argv: list[str] | None = None) -> int:
     config = ImageModelConfig.from_dict(meta["config"])
     model = ImageModel(config)
     load_checkpoint(args.checkpoint, model, None, None)
+    if args.ema:
+        averaged = checkpoint_tensors(args.checkpoint, EMA_PREFIX)
+        if not averaged:
+            raise SystemExit(f"{args.checkpoint} holds no weight EMA (train it with --ema DECAY)")
+        with torch.no_grad():
+            for name, param in model.named_parameters():
+                param.copy_(averaged[EMA_PREFIX + name])
     model_id = args.id
     started = time.time()
     loaded = freeze(model, model_id, _crops(args.data, args.crops, 256, 16, seed=1))
     recipe = meta.get("recipe", {})
     training = {"steps": meta["step"], "wall_hours": round(meta["elapsed"] / 3600, 2),
                 "data": "shared/data/train (BSDS500 + Urban100 subset), validation split held out",
-                **{k: v for k, v in recipe.items() if k != "data"}}
+                **{k: v for k, v in recipe.items() if k != "data"}, "weights": "ema" if args.ema else "last"}
     entry = {"qualities": list(range(1, config.num_qualities + 1)),
              "training": lineage(training, recipe.get("init"), args.weights)}
     entry = save_image_model(loaded, args.weights, entry, make_default=not args.no_default)

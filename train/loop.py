@@ -8,6 +8,15 @@ Several (DistributedDataParallel; gloo on CPU, nccl on GPU)::
 
     torchrun --nproc_per_node 2 -m train.loop --out checkpoints/vq --minutes 60
 
+On a GPU, the fast path (``train/gpu_sprint.sh`` uses it)::
+
+    python -m train.loop --out /tmp/run --batch 64 --crop 256 --lr 1e-4 --lr-scaling sqrt --ema 0.999
+
+bf16 autocast is the default where the hardware has it (the log says what was chosen and why),
+the decoded images live on the GPU as uint8 and crops are cut there (``--device-crops``, on by
+default on CUDA), ``--lr`` is the rate of batch 8 scaled by sqrt(global batch / 8), and
+``--ema`` keeps a weight average that ``train.export --ema`` ships.
+
 SIGTERM or Ctrl-C ends the run after the current step with a checkpoint. Runs resume exactly
 from ``OUT/latest`` (model, optimizer, step, RNG states, elapsed time, a decay already planned);
 ``--init WEIGHTS`` starts from exported weights with a fresh optimizer when no checkpoint exists.
@@ -34,11 +43,14 @@ from tqdm import tqdm
 
 from codec.image.config import ImageModelConfig
 
-from .checkpoint import load_checkpoint, save_checkpoint
-from .data import ImageBank, list_images, split_train_val
+from .checkpoint import checkpoint_tensors, load_checkpoint, save_checkpoint
+from .data import DeviceBank, ImageBank, list_images, split_train_val, step_generator
+from .ema import WeightEMA
 from .objectives import build_objective
+from .precision import PRECISIONS, autocast, choose_precision, keep_fp32
 
-__all__ = ["main", "learning_rate", "timed_decay_steps", "resolve_config", "replicas_identical"]
+__all__ = ["main", "learning_rate", "scaled_lr", "train_step", "timed_decay_steps", "resolve_config",
+           "replicas_identical"]
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "train"
 # the default recipe; benchmarks/bench_learning.py probes transforms with the same one
@@ -55,6 +67,32 @@ def learning_rate(step: int, base: float, warmup: int, decay_start: int | None, 
     return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
+def scaled_lr(lr: float, batch: int, rule: str) -> float:
+    """The learning rate at ``batch`` for ``lr`` given at the reference batch (DEFAULT_BATCH):
+    ``sqrt`` scales it by sqrt(batch / DEFAULT_BATCH) (the square-root rule for Adam), ``none``
+    keeps it."""
+    if rule == "none":
+        return lr
+    if rule == "sqrt":
+        return lr * math.sqrt(batch / DEFAULT_BATCH)
+    raise ValueError(f"unknown learning-rate scaling {rule!r}")
+
+
+def train_step(objective, net: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
+               rng: np.random.Generator, precision: str, clip: float) -> dict[str, torch.Tensor]:
+    """Forward (under ``precision``'s autocast), backward, gradient clipping and Adam on batch
+    ``x`` ``[B, 3, H, W]``; returns the step's stats as 0-dim tensors (not read, so a GPU
+    step needs no host sync here)."""
+    with autocast(x.device, precision):
+        loss, stats = objective.loss(net, x, rng)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    params = [p for group in opt.param_groups for p in group["params"]]
+    stats["grad_norm"] = torch.nn.utils.clip_grad_norm_(params, clip if clip > 0 else math.inf).detach()
+    opt.step()
+    return stats
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m train.loop", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -67,7 +105,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                    help="weight of y's commitment loss, the only latent loss that reaches g_a (default: the objective's)")
     p.add_argument("--qualities", type=lambda v: tuple(int(q) for q in v.split(",")), default=None,
                    help="comma-separated qualities a step may draw (default: all, uniformly)")
-    p.add_argument("--lr", type=float, default=DEFAULT_LR)
+    p.add_argument("--lr", type=float, default=DEFAULT_LR,
+                   help="learning rate (at the reference batch %d when --lr-scaling is sqrt)" % DEFAULT_BATCH)
+    p.add_argument("--lr-scaling", choices=("none", "sqrt"), default="none",
+                   help="sqrt: the rate used is lr * sqrt(batch * replicas / %d) (default: %%(default)s)" % DEFAULT_BATCH)
     p.add_argument("--clip", type=float, default=DEFAULT_CLIP,
                    help="clip the global gradient norm to this (0: no clipping; default %(default)s)")
     p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP)
@@ -86,6 +127,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", type=Path, default=None, help="exported weights to start from (fresh optimizer)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--precision", choices=PRECISIONS, default=None,
+                   help="forward-pass arithmetic: bf16 autocast (fp32 weights; VQ and entropy models kept fp32) or fp32 "
+                        "(default: bf16 where the CPU or GPU computes it natively, else fp32; the log says which)")
+    p.add_argument("--device-crops", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep the decoded images on the device and crop there (default: on CUDA)")
+    p.add_argument("--ema", type=float, default=None, metavar="DECAY",
+                   help="keep an exponential moving average of the weights (e.g. 0.999) for train.export --ema")
+    p.add_argument("--channels-last", action="store_true", help="NHWC memory layout for model and batches")
     args = p.parse_args(argv)
     if args.decay_minutes is not None and (args.minutes is None or not 0 < args.decay_minutes < args.minutes):
         p.error("--decay-minutes needs --minutes, and must be shorter than the run")
@@ -111,19 +160,34 @@ def main(argv: list[str] | None = None) -> int:
     config = resolve_config(args.config, saved)
     objective = build_objective(args.arch, config, args.lmbda, args.qualities, args.commit)
     model = objective.model.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    if args.channels_last:
+        model.to(memory_format=torch.channels_last)
+    precision, why = choose_precision(args.precision, device)
+    if precision != "fp32":
+        keep_fp32(model, objective.fp32_modules)
+    base_lr = scaled_lr(args.lr, args.batch * world, args.lr_scaling)  # the global batch
+    opt = torch.optim.Adam(model.parameters(), lr=base_lr)
+    ema = WeightEMA(model, args.ema) if args.ema is not None else None
 
     train_files, val_files = split_train_val(list_images(args.data))
     bank = ImageBank(train_files, args.crop)
+    device_crops = device.type == "cuda" if args.device_crops is None else args.device_crops
+    if device_crops:
+        bank = DeviceBank(bank.images, device)  # decoded once; the host copy goes
     val = ImageBank(val_files[: args.val_images], 256).center_crops(256).to(device)
 
     recipe = {"lmbda": args.lmbda, "commit": args.commit, "qualities": args.qualities, "lr": args.lr,
+              "lr_scaling": args.lr_scaling, "lr_used": base_lr, "ema": args.ema, "device_crops": device_crops,
+              "channels_last": args.channels_last,
               "clip": args.clip, "batch": args.batch, "crop": args.crop, "data": str(args.data), "world_size": world,
-              "init": str(args.init) if saved is None and args.init is not None else None}
+              "init": str(args.init) if saved is None and args.init is not None else None,
+              "precision": precision, "precision_reason": why}
     state = {"step": 0, "elapsed": 0.0, "best": -1e9, "arch": args.arch, "config": json.loads(config.to_json())}
     if saved is not None:
         state.update(load_checkpoint(latest, model, opt, rng))
         state.pop("optimizer", None), state.pop("numpy_rng", None)
+        if ema is not None and not ema.load(checkpoint_tensors(latest, "ema.")):
+            print("the checkpoint has no weight EMA: the average starts from the current weights", file=sys.stderr)
     elif args.init is not None:
         from codec.weights import load_model_weights
         load_model_weights(model, args.init)
@@ -142,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     schedule = state.get("schedule")  # a decay fixed in an earlier leg goes on after a resume
     decay_start, decay_steps = (schedule["decay_start"], schedule["decay_steps"]) if schedule else \
         (None, args.decay_steps)
-    interval: dict[str, list[float]] = {}
+    interval: dict[str, list[torch.Tensor]] = {}
     bar = tqdm(initial=state["step"], total=args.steps, disable=rank != 0, dynamic_ncols=True, desc="train",
                mininterval=0.1 if sys.stderr.isatty() else 60)  # a log file gets a line a minute
     log = args.out / "log.jsonl"
@@ -150,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     if rank == 0:
         with open(log, "a") as f:
             f.write(json.dumps({"step": state["step"], "recipe": recipe}) + "\n")
+        bar.write(f"precision {precision} ({why})")
 
     def checkpoint(final: bool = False) -> None:
         metrics = objective.evaluate(val)
@@ -159,11 +224,11 @@ def main(argv: list[str] | None = None) -> int:
             state["best"] = metrics["score"]
             names.append("best")
         line = {"step": state["step"], "elapsed_s": round(state["elapsed"], 1), "lr": opt.param_groups[0]["lr"],
-                "train": {k: round(float(np.mean(v)), 4) for k, v in sorted(interval.items())},
+                "train": {k: round(torch.stack(v).float().mean().item(), 4) for k, v in sorted(interval.items())},
                 "val": {k: round(v, 4) for k, v in metrics.items()}, "final": final}
         interval.clear()
         if rank == 0:
-            save_checkpoint(args.out, model, opt, state, rng, tuple(names))
+            save_checkpoint(args.out, model, opt, state, rng, tuple(names), ema.tensors() if ema else None)
             with open(log, "a") as f:
                 f.write(json.dumps(line) + "\n")
             bar.write(json.dumps(line))
@@ -173,16 +238,18 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: interrupted.append(True))
     while not stop:
-        lr = learning_rate(state["step"], args.lr, args.warmup, decay_start, decay_steps)
+        lr = learning_rate(state["step"], base_lr, args.warmup, decay_start, decay_steps)
         for group in opt.param_groups:
             group["lr"] = lr
-        x = bank.random_batch(args.batch, args.crop, rng, device)
-        loss, stats = objective.loss(net, x, rng)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        stats["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(),
-                                                            args.clip if args.clip > 0 else math.inf).item()
-        opt.step()
+        if device_crops:
+            x = bank.random_batch(args.batch, args.crop, step_generator(device, args.seed, rank, state["step"]))
+        else:
+            x = bank.random_batch(args.batch, args.crop, rng, device)
+        if args.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        stats = train_step(objective, net, opt, x, rng, precision, args.clip)
+        if ema is not None:
+            ema.update()
         state["step"] += 1
         objective.after_step(state["step"])
         for k, v in stats.items():
@@ -197,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         stop = (args.steps is not None and state["step"] >= args.steps) or bool(interrupted) or \
                (args.minutes is not None and now - start >= args.minutes * 60)
         if world > 1:  # every replica must agree on stopping and checkpointing
-            flags = torch.tensor([float(stop), float(now - last_ckpt >= args.checkpoint_minutes * 60)])
+            flags = torch.tensor([float(stop), float(now - last_ckpt >= args.checkpoint_minutes * 60)], device=device)
             dist.broadcast(flags, src=0)
             stop, due = bool(flags[0]), bool(flags[1])
         else:
@@ -207,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             last_ckpt = time.time()
     bar.close()
     if world > 1:
-        same = replicas_identical(model)
+        same = replicas_identical(model, device)
         if rank == 0:
             with open(log, "a") as f:
                 f.write(json.dumps({"step": state["step"], "replicas_identical": same}) + "\n")
@@ -234,10 +301,12 @@ def resolve_config(overrides: str, saved: dict | None) -> ImageModelConfig:
     return kept
 
 
-def replicas_identical(model: torch.nn.Module) -> bool:
-    """True when every replica holds bitwise the same parameters and buffers."""
-    flat = torch.cat([t.detach().double().flatten() for t in model.state_dict().values()])
-    local = torch.tensor([flat.sum().item(), flat.abs().sum().item(), (flat * torch.arange(len(flat))).sum().item()])
+def replicas_identical(model: torch.nn.Module, device: torch.device) -> bool:
+    """True when every replica holds bitwise the same parameters and buffers (the checksums
+    travel on ``device``: nccl reduces CUDA tensors only)."""
+    flat = torch.cat([t.detach().double().flatten().cpu() for t in model.state_dict().values()])
+    local = torch.tensor([flat.sum().item(), flat.abs().sum().item(), (flat * torch.arange(len(flat))).sum().item()],
+                         device=device)
     gathered = [torch.zeros_like(local) for _ in range(dist.get_world_size())]
     dist.all_gather(gathered, local)
     return all(torch.equal(g, gathered[0]) for g in gathered)

@@ -1,8 +1,9 @@
 """What one training step optimizes, for our VQ model and for the scale-hyperprior peer.
 
 Both objectives share the form ``lambda * 255^2 * MSE + bpp`` (plus latent terms for VQ), take a
-batch ``[B, 3, H, W]`` in [0, 1] and return ``(loss, stats)``; ``evaluate`` gives per-quality
-PSNR and bpp (ideal code length) on a validation batch.
+batch ``[B, 3, H, W]`` in [0, 1] and return ``(loss, stats)``, the stats as detached 0-dim
+tensors on the batch's device (reading them would make the host wait for the device every step);
+``evaluate`` gives per-quality PSNR and bpp (ideal code length) on a validation batch.
 """
 
 from __future__ import annotations
@@ -16,12 +17,18 @@ from torch import nn
 
 from codec.image.config import ImageModelConfig
 from codec.image.model import ImageModel
+from codec.image.quantizer import MultiCodebookVQ
 
 __all__ = ["VQObjective", "HyperpriorObjective", "build_objective", "psnr"]
 
 
 def psnr(mse: float) -> float:
     return 10 * math.log10(1.0 / max(mse, 1e-12))
+
+
+def _psnr_tensor(mse: torch.Tensor) -> torch.Tensor:
+    """:func:`psnr` of a 0-dim tensor, left on its device (no host sync inside a step)."""
+    return -10 * torch.log10(mse.detach().float().clamp_min(1e-12))
 
 
 class VQObjective:
@@ -32,7 +39,15 @@ class VQObjective:
     ``y`` to its quantized approximation (latent units, the only latent loss that trains ``g_a``);
     the coarse level's own losses have weight 1 (they train only the coarse transforms);
     ``qualities`` restricts the draw (default: all).
+
+    Under bf16 autocast the VQ stages run in fp32 (``fp32_modules``): the nearest-codeword search
+    uses expanded squared distances (|x|^2 - 2 x.c + |c|^2), which cancel in bf16 (on identical
+    inputs bf16 distances picked another codeword at 0.5-2.4 % of positions per stage), and the
+    soft rate term is built on them. GDN/IGDN stay bf16: their bf16 output error (0.2 %) equals a
+    plain convolution's (``benchmarks/bench_precision_quality.py parts``).
     """
+
+    fp32_modules: tuple[type[nn.Module], ...] = (MultiCodebookVQ,)
 
     def __init__(self, config: ImageModelConfig, lmbda: float = 0.05, commit: float = 1.0,
                  qualities: tuple[int, ...] | None = None) -> None:
@@ -53,8 +68,8 @@ class VQObjective:
         bpp_soft = out["rate"].sum() / pixels
         loss = self.lmbda * 255**2 * mse + bpp_soft + self.commit * out["commit"] + \
             out["commit_coarse"] + out["predict"]
-        stats = {f"psnr_q{quality}": psnr(mse.item()), f"bpp_q{quality}": (out["bits"].sum() / pixels).item(),
-                 **{k: out[k].item() for k in ("commit", "commit_coarse", "predict")}}
+        stats = {f"psnr_q{quality}": _psnr_tensor(mse), f"bpp_q{quality}": (out["bits"].sum() / pixels).detach(),
+                 **{k: out[k].detach() for k in ("commit", "commit_coarse", "predict")}}
         return loss, stats
 
     @torch.no_grad()
@@ -82,11 +97,14 @@ class HyperpriorObjective:
 
     def __init__(self, n: int = 96, m: int = 128, lmbda: float = 0.0130) -> None:
         try:
+            from compressai.entropy_models import EntropyModel
             from compressai.models import ScaleHyperprior
         except ImportError:
             raise SystemExit("the hyperprior peer needs CompressAI: `make peer` installs it") from None
         self.model = ScaleHyperprior(n, m)
         self.lmbda = lmbda
+        # under bf16 autocast the likelihoods (the rate term) stay fp32, as the VQ model's do
+        self.fp32_modules: tuple[type[nn.Module], ...] = (EntropyModel,)
 
     def loss(self, net: nn.Module, x: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, dict]:
         out = net(x)
@@ -95,7 +113,7 @@ class HyperpriorObjective:
         mse = F.mse_loss(out["x_hat"], x)
         aux = self.model.aux_loss()
         loss = self.lmbda * 255**2 * mse + bpp + aux
-        return loss, {"psnr": psnr(mse.item()), "bpp": bpp.item(), "aux": aux.item()}
+        return loss, {"psnr": _psnr_tensor(mse), "bpp": bpp.detach(), "aux": aux.detach()}
 
     @torch.no_grad()
     def evaluate(self, x: torch.Tensor) -> dict:
