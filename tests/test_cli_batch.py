@@ -161,6 +161,15 @@ def test_a_failed_run_leaves_no_folder_it_created(tmp_path, capsys):
 # -- Ctrl-C ---------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def sigint_raises():
+    """Python's own SIGINT handler (KeyboardInterrupt) for the test: a process started in the
+    background, as CI or ``nohup ... &`` starts it, inherits SIGINT ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _interrupting_encoder(monkeypatch, interrupt_at: int, in_flight: int = 1) -> list:
     """Make ImageCodec.encode send this process a real SIGINT on its ``interrupt_at``-th call
     (1-based), once ``in_flight`` calls are running at the same time; returns the calls."""
@@ -185,7 +194,8 @@ def _interrupting_encoder(monkeypatch, interrupt_at: int, in_flight: int = 1) ->
     return calls
 
 
-def test_ctrl_c_stops_at_once_drops_the_file_in_flight_and_lists_what_was_written(tmp_path, capsys, monkeypatch):
+def test_ctrl_c_stops_at_once_drops_the_file_in_flight_and_lists_what_was_written(tmp_path, capsys, monkeypatch,
+                                                                                   sigint_raises):
     inputs = [str(_png(tmp_path / "in" / f"{n}.png", seed=i)) for i, n in enumerate("abcd")]
     calls = _interrupting_encoder(monkeypatch, interrupt_at=2)
     out = tmp_path / "out"
@@ -197,7 +207,7 @@ def test_ctrl_c_stops_at_once_drops_the_file_in_flight_and_lists_what_was_writte
     assert f"interrupted: 1 of 4 outputs written: {out / 'a.gmc'}; nothing else" in captured.err
 
 
-def test_ctrl_c_with_jobs_finishes_the_files_in_flight_only(tmp_path, capsys, monkeypatch):
+def test_ctrl_c_with_jobs_finishes_the_files_in_flight_only(tmp_path, capsys, monkeypatch, sigint_raises):
     inputs = [str(_png(tmp_path / "in" / f"{n}.png", seed=i)) for i, n in enumerate("abcd")]
     calls = _interrupting_encoder(monkeypatch, interrupt_at=1, in_flight=2)
     out = tmp_path / "out"
