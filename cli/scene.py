@@ -174,6 +174,8 @@ def _eval(args: argparse.Namespace) -> int:
     else:
         print(f"PSNR {result['psnr']:.2f} dB  SSIM {result['ssim']:.4f}  ({args.views} views, {args.size} px)")
         print(f"size {st} B vs {so} B: ratio {result['ratio']:.4f}; Gaussians {len(other)} vs {len(orig)}")
+        if "matching" in result:
+            print(f"attribute errors, Gaussians paired by {result['matching']}:")
         for name, e in result.get("attributes", {}).items():
             print(f"  {name:10s} max {e['max']:.3g}  mean {e['mean']:.3g}")
     return 0
