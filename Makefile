@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup clean-venv
+.PHONY: demo test setup clean-venv bench-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Peer encoders for benchmarks/bench_scene.py (PlayCanvas splat-transform, pinned in
+# benchmarks/node/package-lock.json); needs Node.js and npm. Not part of `make test`.
+bench-deps:
+	npm ci --prefix benchmarks/node --no-audit --no-fund
 
 clean-venv:
 	rm -rf $(VENV)

@@ -121,8 +121,9 @@ def match_gaussians(orig: GaussianScene, other: GaussianScene, candidates: int =
 
     For scenes whose Gaussians are the same up to order and small errors (a decoded file in
     Morton order, a re-encoded copy): among the ``candidates`` nearest means (kd-tree), the
-    one whose log-scales, opacity and DC colour differ least (each in units of its spread over
-    ``orig``), so coincident means are told apart. Identity when the orders already agree.
+    one whose log-scales, opacity, DC colour and rotation differ least (each in units of its
+    spread over ``orig``), so coincident means are told apart; where the Gaussian at the same
+    index is as good as any, it is kept (identity when the orders already agree).
     """
     from scipy.spatial import cKDTree
 
@@ -131,21 +132,27 @@ def match_gaussians(orig: GaussianScene, other: GaussianScene, candidates: int =
     k = min(candidates, len(orig))
     _, idx = cKDTree(orig.means.astype(np.float64)).query(other.means.astype(np.float64), k=k)
     idx = idx.reshape(len(other), k)
-
-    def feats(sc: GaussianScene) -> np.ndarray:
-        return np.column_stack([sc.log_scales, sigmoid(sc.opacity_logits), sc.sh_dc]).astype(np.float64)
-
-    fo = feats(orig)
+    if len(orig) == len(other):
+        idx = np.column_stack([np.arange(len(other)), idx])  # the same index first: wins ties
+    fo = np.column_stack([orig.log_scales, sigmoid(orig.opacity_logits), orig.sh_dc]).astype(np.float64)
+    ft = np.column_stack([other.log_scales, sigmoid(other.opacity_logits), other.sh_dc]).astype(np.float64)
     spread = fo.std(axis=0) + 1e-9
-    cost = (np.abs(fo[idx] - feats(other)[:, None, :]) / spread).sum(axis=2)  # [M, k]
+    cost = (np.abs(fo[idx] - ft[:, None, :]) / spread).sum(axis=2)  # [M, k]
+    pos = np.linalg.norm(orig.means[idx].astype(np.float64) - other.means[:, None].astype(np.float64), axis=2)
+    cost += pos / (orig.means.astype(np.float64).std(axis=0).mean() + 1e-12)
+    cost += 1.0 - np.abs(np.einsum("mkc,mc->mk", orig.quats[idx].astype(np.float64), other.quats.astype(np.float64)))
     return idx[np.arange(len(other)), cost.argmin(axis=1)].astype(np.int64)
 
 
-def evaluate(orig: GaussianScene, other: GaussianScene, views: int = 8, size: int = 512) -> dict:
+def evaluate(orig: GaussianScene, other: GaussianScene, views: int = 8, size: int = 512,
+             same_order: bool = False) -> dict:
     """Render both scenes from the orbit cameras of ``orig``; PSNR/SSIM per view and mean.
 
     With equal counts, also per-attribute errors of each Gaussian of ``other`` against the one
-    of ``orig`` it copies (:func:`match_gaussians`; ``matching`` says how they were paired)."""
+    of ``orig`` it copies: the same index when ``same_order`` (the caller knows, e.g. it put
+    ``orig`` in a ``.gsz``'s order), else :func:`match_gaussians` (which can pair a Gaussian
+    with a near-duplicate neighbour when they differ by less than the coding error);
+    ``matching`` says how they were paired."""
     cams = orbit_cameras(orig, views, size)
     per_view = []
     for cam in cams:
@@ -156,7 +163,7 @@ def evaluate(orig: GaussianScene, other: GaussianScene, views: int = 8, size: in
               "psnr": float(np.mean(finite)) if len(finite) == len(per_view) else float("inf"),
               "ssim": float(np.mean([v["ssim"] for v in per_view])), "per_view": per_view}
     if len(orig) == len(other):
-        match = match_gaussians(orig, other)
+        match = np.arange(len(orig)) if same_order else match_gaussians(orig, other)
         same = bool((match == np.arange(len(orig))).all())
         result["matching"] = "same order" if same else f"nearest ({len(np.unique(match))} distinct of {len(match)})"
         result["attributes"] = attribute_errors(orig if same else orig.subset(match), other)
