@@ -1,4 +1,4 @@
-"""The scene codec: Morton order, fixed-point positions, scalar quantizers, k-means SH, rANS.
+"""The scene codec: Morton order, fixed-point positions, scalar quantizers, rANS.
 
 Pipeline (encode; decode runs it backwards, every stage vectorized numpy):
 
@@ -10,7 +10,10 @@ Pipeline (encode; decode runs it backwards, every stage vectorized numpy):
    position deltas along the order (x with block-adaptive Laplace scales, y conditioned on
    |dx|, z on |dx|+|dy|); opacity; log-scales as s0, s1-s0, s2-s0 (s0 conditioned on
    opacity); smallest-three rotations (index, then three components conditioned on it); DC
-   colour as g, r-g, b-g; SH rest as a k-means codebook (float16) plus entropy-coded indices.
+   colour as g, r-g, b-g; SH rest per band, one table per coefficient (the RGB triple as one
+   symbol where its alphabet is small). Steps come from the preset, or from the grid the input
+   already sits on (``quantize.grid_of``), and are stored in the header (format 2; format 1
+   files, with preset steps and a k-means SH codebook, still decode).
 
 The container (``codec.container``, kind "scene") holds the header fields and one section
 per stream; ``docs/scenes.md`` documents the layout.
