@@ -30,7 +30,8 @@ def test_grid_recognition():
     assert step == pytest.approx(1 / 38.25, rel=1e-6) and off == pytest.approx(0.5 / 38.25, rel=1e-4)
     assert grid_of(rng.normal(size=5000), 0.035) == (0.035, 0.0)  # float data: the nominal step
     coarse = rng.integers(-3, 4, 5000) / 4.0
-    assert grid_of(coarse, 0.6)[0] == pytest.approx(0.5)  # a multiple of the grid, never above 0.6
+    assert grid_of(coarse, 0.3) == (0.25, 0.0)  # the grid, finer than the step
+    assert grid_of(coarse, 0.6) == (0.6, 0.0)  # a grid under half the step: the nominal step
     assert fixed_point_step(rng.integers(-9000, 9000, 100) / 4096) == 2.0 ** -12
     assert fixed_point_step(rng.normal(size=100)) is None
 
@@ -56,9 +57,9 @@ def test_input_on_a_grid_is_kept_exactly(quality):
     d = codec.decode(codec.encode(s))
     o = s.subset(codec.last_order)
     assert np.abs(d.sh_rest - o.sh_rest).max() < 1e-5  # grids 1/16 and 1/8 >= every SH step used here
-    if quality == 1:  # steps 1/8 (log-scale) and 2/38.25 (colour): twice the grids, half-step bounds
+    if quality == 1:  # steps 1/8 and 0.07 are over twice the grids: the preset's own, its bounds
         assert np.abs(d.log_scales - o.log_scales).max() <= 1 / 16 + 1e-6
-        assert np.abs(d.sh_dc - o.sh_dc).max() <= 2 / 38.25 * 4 / 2 + 1e-5  # step x f, f <= 4 (low opacity)
+        assert np.abs(d.sh_dc - o.sh_dc).max() <= 0.07 * 4 / 2 + 1e-5  # step x f, f <= 4 (low opacity)
     else:  # steps 1/24 and 0.035 are finer than the grids 1/16 and 1/38.25: exact
         assert np.abs(d.log_scales - o.log_scales).max() < 1e-5
         assert np.abs(d.sh_dc - o.sh_dc).max() < 1e-5
