@@ -218,11 +218,19 @@ def main(argv=None) -> int:
                     help=f"SOG SH palette k-means iterations (splat-transform -i; default {SOG_ITERATIONS})")
     ap.add_argument("--peer-timeout", type=float, default=1800, help="seconds allowed per splat-transform run")
     ap.add_argument("--plot", type=Path, default=None, help="PNG of size against PSNR per scene")
+    ap.add_argument("--plot-json", type=Path, nargs="+", default=None,
+                    help="only plot (to --plot) the rows of these --json outputs; a later file's rows replace "
+                         "an earlier file's for the same scene")
     ap.add_argument("--sh3", action="store_true", help="also run synthetic SH degree 3 on biker")
     ap.add_argument("--prune", action="store_true", help="also each quality with significance pruning")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     args.qualities = [int(q) for q in args.qualities.split(",")]
+    if args.plot_json:
+        runs = [json.loads(f.read_text())["rows"] for f in args.plot_json]
+        latest = {r["scene"]: i for i, rows in enumerate(runs) for r in rows}
+        plot_rd([r for i, rows in enumerate(runs) for r in rows if latest[r["scene"]] == i], args.plot or Path("scene_rd.png"))
+        return 0
     if not args.data.is_dir():
         print(f"scene data not found at {args.data}; nothing to do")
         return 0

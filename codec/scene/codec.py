@@ -31,7 +31,7 @@ from codec.errors import CorruptDataError, InvalidInputError, LimitExceededError
 from entropy import TableIds
 
 from ._files import MAX_GAUSSIANS
-from .data import SH_COEFFS, GaussianScene
+from .data import SH_COEFFS, GaussianScene, bulk_means
 from .morton import MAX_AXIS_BITS, morton_order
 from .presets import DEFAULT_QUALITY, Preset, get_preset
 from .quantize import (fixed_point_step, grid_of, opacity_from_int, opacity_to_int, positions_from_int,
@@ -46,19 +46,25 @@ SCENE_FORMAT_VERSION = 2  # header field scene_version (absent in version 1 file
 READABLE_VERSIONS = (1, 2)  # 1: k-means SH codebook, preset steps; 2: steps in the header, SH per band
 SH_BANDS = ((0, 3), (3, 8), (8, 15))  # coefficient ranges of SH bands 1, 2, 3
 MAX_ALPHABET = 1 << 16
+BULK_FACTOR = 8.0  # position extent at most this times the bulk's (quantization_grid)
 
 
 def quantization_grid(scene: GaussianScene, preset: Preset) -> tuple[np.ndarray, float]:
     """(origin [3] float64, fine step in scene units) of the position grid ``preset`` puts on ``scene``.
 
-    When the means are fixed-point numbers (multiples of 2^-k from the bounding-box minimum,
+    The extent E that sets the step is the largest bounding-box side, or 8 times that of the
+    bulk (``data.bulk_means``) when that is smaller, so the bounds stated with the bounding box
+    still hold. When the means are fixed-point numbers (multiples of 2^-k from the bounding-box minimum,
     as in SPZ), the step is a multiple of 2^-k, so positions on the fine grid are kept exactly."""
     lo, hi = scene.bounds()
     extent = float(max((hi - lo).max(), 1e-6))
+    if len(scene):  # a far shell (tap's sky-dome: 480 units around an object of 0.5) sets no precision
+        bulk = bulk_means(scene.means)
+        extent = min(extent, max(BULK_FACTOR * float((bulk.max(axis=0) - bulk.min(axis=0)).max()), 1e-6))
     step = extent / (1 << preset.pos_bits)
     if preset.pos_step_cap is not None:
         step = min(step, preset.pos_step_cap)
-    least = extent / (1 << MAX_AXIS_BITS) * 1.0001  # grid must fit 21 bits per axis
+    least = float(max((hi - lo).max(), 1e-6)) / (1 << MAX_AXIS_BITS) * 1.0001  # grid must fit 21 bits per axis
     step = max(step, least)
     fixed = fixed_point_step(scene.means - lo) if len(scene) else None
     if fixed is not None:  # a fixed-point input (SPZ): a multiple of its step keeps it exact

@@ -17,7 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from codec.errors import InvalidInputError
 
-from .data import GaussianScene, sigmoid
+from .data import GaussianScene, bulk_means, sigmoid
 from .render import Camera, render
 
 __all__ = ["orbit_cameras", "parse_camera", "psnr", "ssim", "attribute_errors", "match_gaussians", "evaluate",
@@ -35,10 +35,8 @@ def orbit_cameras(scene: GaussianScene, views: int = 8, size: int = 512, elevati
     if len(scene) == 0:
         center, radius = np.zeros(3), 1.0
     else:
-        m = scene.means.astype(np.float64)
-        center = np.median(m, axis=0)
-        dist = np.linalg.norm(m - center, axis=1)
-        bulk = m[dist <= np.percentile(dist, BULK_PERCENT)]
+        center = np.median(scene.means.astype(np.float64), axis=0)
+        bulk = bulk_means(scene.means, BULK_PERCENT)
         lo, hi = np.percentile(bulk, 10, axis=0), np.percentile(bulk, 90, axis=0)
         radius = max(float(np.linalg.norm(hi - lo)) * distance, 1e-3)
     el = math.radians(elevation_deg)
