@@ -79,3 +79,22 @@ def test_float_sh_within_the_step_both_symbol_layouts():
         d = codec.decode(codec.encode(s))
         err = np.abs(d.sh_rest - s.sh_rest[codec.last_order]).max()
         assert err <= get_preset(3).color_step / 2 + 1e-5
+
+
+def test_far_shell_does_not_coarsen_the_position_grid():
+    """10 % of the Gaussians on a shell at radius 200 around an object of radius ~0.5: the grid
+    step follows the object (at most 8 times its bulk's extent / 2^pos_bits), not the shell."""
+    from codec.scene.codec import quantization_grid
+
+    rng = np.random.default_rng(4)
+    shell = rng.normal(size=(100, 3))
+    means = np.vstack([rng.uniform(-0.5, 0.5, (900, 3)), 200 * shell / np.linalg.norm(shell, axis=1, keepdims=True)])
+    n = len(means)
+    s = GaussianScene(means, np.full((n, 3), -4.0), np.tile([1.0, 0, 0, 0], (n, 1)), np.zeros(n), np.zeros((n, 3)))
+    _, step = quantization_grid(s, get_preset(1))
+    assert step <= 8 * 1.0 / 2 ** get_preset(1).pos_bits
+    codec = SceneCodec(quality=1)
+    d = codec.decode(codec.encode(s))
+    orig = s.means[codec.last_order]
+    inner = np.linalg.norm(orig, axis=1) < 1
+    assert np.abs(d.means[inner] - orig[inner]).max() < 0.01  # the shell's extent / 2^12 would be 0.1
