@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_CPU ?= 2.13.0
 
-.PHONY: demo test setup peer clean-venv web-deps
+.PHONY: demo test setup peer clean-venv web-deps bench-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ web-deps:
 	@command -v chromium >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
 	@test -d node_modules/playwright-core || npm ci --no-audit --no-fund
+
+# Peer encoders for benchmarks/bench_scene.py (PlayCanvas splat-transform, pinned in
+# benchmarks/node/package-lock.json); needs Node.js and npm. Not part of `make test`.
+bench-deps:
+	npm ci --prefix benchmarks/node --no-audit --no-fund
 
 clean-venv:
 	rm -rf $(VENV)

@@ -2,17 +2,21 @@
 
 For each real scene in ``../shared/data/scenes`` (converted to a float INRIA .ply, the
 "original"): our codec at every preset, SPZ v3 written by our writer, and, when Node.js and
-``@playcanvas/splat-transform`` are available, SPZ v4 and SOG written by splat-transform. Every
-candidate is decoded with our readers and rendered with our CPU renderer from the same orbit
-cameras as the original; PSNR/SSIM are means over the views. Encode/decode times are wall
-clock on this machine in this run (best of ``--repeat``); Gaussians/s = N / decode time.
+``@playcanvas/splat-transform`` are installed (``make bench-deps``: the version pinned in
+``benchmarks/node/package.json``), SPZ v4 and SOG written by splat-transform. Every candidate
+is decoded with our readers and rendered with our CPU renderer from the same orbit cameras as
+the original; PSNR/SSIM are means over the views. Encode/decode times are wall clock on this
+machine in this run (best of ``--repeat``); Gaussians/s = N / decode time. ``--plot`` draws
+size against PSNR per scene.
 
-NOTE: these scenes were already quantized (PlayCanvas compressed PLY, .splat) and have SH
-degree 0, so sizes and PSNR are optimistic compared with a freshly trained float scene.
-``--sh3`` adds SH degree 3 coverage: synthetic SH (a smooth function of position plus
-noise) on the real biker geometry.
+biker, guitar and plant were already quantized (PlayCanvas compressed PLY, .splat) and have
+SH degree 0; donut is raw float training output (SH 0); tap has real SH degree 3 but sits on
+SPZ's grid (so SPZ is lossless on it). SOG's SH palette is a k-means on the CPU here:
+``--sog-iterations`` bounds it (splat-transform's ``-i``; 3.7 has no palette-size option).
+``--sh3`` adds synthetic SH degree 3 (a smooth function of position plus noise) on biker.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_scene.py --views 8 --size 512 --json out/bench_scene.json
+    OMP_NUM_THREADS=1 python benchmarks/bench_scene.py --views 4 --size 512 --repeat 1 \
+        --json out/bench_scene.json --plot docs/scene_rd.png
 
 ``--prune`` adds each quality with significance pruning (``codec/scene/prune.py``): its 16
 reference views are orbits at 5 and 40 degrees elevation, the evaluation's at 20 degrees.
@@ -43,7 +47,9 @@ from codec.scene.presets import PRESETS  # noqa: E402
 from codec.scene.render import render  # noqa: E402
 
 SCENES = {"biker": "playcanvas_biker/biker.compressed.ply", "guitar": "playcanvas_guitar/guitar.compressed.ply",
-          "plant": "padilla_plant/plant.splat"}
+          "plant": "padilla_plant/plant.splat", "donut": "douglas_donut/donut.ply", "tap": "wljs_tap/tap.spz"}
+NODE_PREFIX = REPO / "benchmarks" / "node"  # `make bench-deps` installs splat-transform here
+SOG_ITERATIONS = 3  # splat-transform -i (default 10): bounds its CPU SH k-means on SH degree 3 scenes
 
 
 def _best(fn, repeat: int):
@@ -68,33 +74,45 @@ class Judge:
                 float(np.mean([ssim(a, b) for a, b in zip(self.ref, imgs)])))
 
 
-def find_splat_transform(prefix: Path | None, install: bool) -> list[str] | None:
+def find_splat_transform(prefix: Path) -> list[str] | None:
     """Command for splat-transform, or None (with a message) when it cannot be run."""
     if shutil.which("node") is None:
         print("splat-transform: skipped (Node.js not found)")
         return None
-    candidates = [p / "node_modules/.bin/splat-transform" for p in ([prefix] if prefix else [])]
-    candidates.append(REPO / ".cache/splat-transform/node_modules/.bin/splat-transform")
-    for c in candidates:
-        if c.exists():
-            return [str(c)]
-    if install and shutil.which("npm"):
-        target = prefix or REPO / ".cache/splat-transform"
-        subprocess.run(["npm", "install", "--prefix", str(target), "@playcanvas/splat-transform"], check=False)
-        c = target / "node_modules/.bin/splat-transform"
-        if c.exists():
-            return [str(c)]
-    print("splat-transform: skipped (not installed; pass --splat-transform DIR or --install)")
+    c = prefix / "node_modules/.bin/splat-transform"
+    if c.exists():
+        return [str(c)]
+    print(f"splat-transform: skipped (not installed in {prefix}; run `make bench-deps`)")
     return None
 
 
-def run_splat_transform(cmd: list[str], src: Path, dst: Path) -> float | None:
+def run_splat_transform(cmd: list[str], src: Path, dst: Path, options: list[str], timeout: float) -> float | None:
     t = time.perf_counter()
-    r = subprocess.run(cmd + ["-q", "-w", str(src), str(dst)], capture_output=True, text=True, timeout=1200)
+    try:
+        r = subprocess.run(cmd + ["-q", "-w", *options, str(src), str(dst)], capture_output=True, text=True,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print(f"splat-transform {dst.suffix}: did not finish in {timeout:.0f} s")
+        return None
     if r.returncode != 0 or not dst.exists():
         print(f"splat-transform {dst.suffix}: failed ({(r.stderr or r.stdout).strip().splitlines()[-1:]})")
         return None
     return time.perf_counter() - t
+
+
+def read_peer(path: Path, orig: GaussianScene) -> GaussianScene:
+    """A splat-transform output read back. Its SPZ v4 writer (3.7) stores the PLY's axes as
+    they are where the SPZ spec (and our reader) expects RUB, so an SPZ whose means line up
+    with ``orig`` only without the y/z flip is read without it (and the row says so)."""
+    scene = read(path)
+    if path.suffix != ".spz":
+        return scene
+    raw = read_spz(path.read_bytes(), to_ply_axes=False)
+    miss = lambda s: float(np.abs(np.median(s.means, 0) - np.median(orig.means, 0)).sum())  # noqa: E731
+    if miss(raw) < miss(scene):
+        print("  (splat-transform's SPZ holds PLY axes: read without the RUB flip)")
+        return raw
+    return scene
 
 
 def synthetic_sh3(scene: GaussianScene, seed: int = 0) -> GaussianScene:
@@ -144,12 +162,45 @@ def bench_scene(name: str, scene: GaussianScene, out: Path, args, st_cmd) -> lis
     (out / f"{name}.spz").write_bytes(data)
     add("SPZ v3 (our writer)", len(data), dec, te, td)
     if st_cmd is not None:
-        for ext, label in ((".spz", "SPZ v4 (splat-transform)"), (".sog", "SOG (splat-transform)")):
+        sog = ["-g", "cpu", "-i", str(args.sog_iterations)]
+        for ext, label, opts in ((".spz", "SPZ v4 (splat-transform)", []),
+                                 (".sog", f"SOG (splat-transform, -i {args.sog_iterations})", sog)):
             dst = out / f"{name}.st{ext}"
-            te = run_splat_transform(st_cmd, ply, dst)
+            te = run_splat_transform(st_cmd, ply, dst, opts, args.peer_timeout)
             if te is not None:
-                add(label, dst.stat().st_size, read(dst), te, None)
+                add(label, dst.stat().st_size, read_peer(dst, scene), te, None)
     return rows
+
+
+def plot_rd(rows: list[dict], path: Path) -> None:
+    """One panel per scene: file size (B per Gaussian) against render PSNR, our presets as a
+    curve, every other method as a point."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scenes = list(dict.fromkeys(r["scene"] for r in rows if "psnr" in r))
+    fig, axes = plt.subplots(1, len(scenes), figsize=(4.2 * len(scenes), 3.8), squeeze=False)
+    for ax, name in zip(axes[0], scenes):
+        mine = [r for r in rows if r["scene"] == name and "psnr" in r]
+        ours = sorted((r for r in mine if r["method"].startswith("ours") and "prune" not in r["method"]),
+                      key=lambda r: r["bytes"])
+        ax.plot([r["bytes_per_gaussian"] for r in ours], [r["psnr"] for r in ours], "o-", label="ours q1..q5")
+        for r in ours:
+            ax.annotate(r["method"][5:], (r["bytes_per_gaussian"], r["psnr"]), fontsize=7)
+        for r in mine:
+            if not r["method"].startswith("ours"):
+                ax.plot(r["bytes_per_gaussian"], r["psnr"], "s" if "SPZ" in r["method"] else "^", label=r["method"])
+        ax.set_title(f"{name} ({mine[0]['gaussians']:,} Gaussians)")
+        ax.set_xlabel("bytes per Gaussian")
+        ax.set_ylabel("render PSNR vs original (dB)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    print(f"plot: {path}")
 
 
 def main(argv=None) -> int:
@@ -161,27 +212,41 @@ def main(argv=None) -> int:
     ap.add_argument("--views", type=int, default=8)
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--repeat", type=int, default=3, help="timing runs (best of)")
-    ap.add_argument("--splat-transform", type=Path, default=None, help="npm prefix holding @playcanvas/splat-transform")
-    ap.add_argument("--install", action="store_true", help="npm install splat-transform into .cache/ if missing")
+    ap.add_argument("--splat-transform", type=Path, default=NODE_PREFIX,
+                    help="npm prefix holding @playcanvas/splat-transform (default benchmarks/node)")
+    ap.add_argument("--sog-iterations", type=int, default=SOG_ITERATIONS,
+                    help=f"SOG SH palette k-means iterations (splat-transform -i; default {SOG_ITERATIONS})")
+    ap.add_argument("--peer-timeout", type=float, default=1800, help="seconds allowed per splat-transform run")
+    ap.add_argument("--plot", type=Path, default=None, help="PNG of size against PSNR per scene")
+    ap.add_argument("--plot-json", type=Path, nargs="+", default=None,
+                    help="only plot (to --plot) the rows of these --json outputs; a later file's rows replace "
+                         "an earlier file's for the same scene")
     ap.add_argument("--sh3", action="store_true", help="also run synthetic SH degree 3 on biker")
     ap.add_argument("--prune", action="store_true", help="also each quality with significance pruning")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     args.qualities = [int(q) for q in args.qualities.split(",")]
+    if args.plot_json:
+        runs = [json.loads(f.read_text())["rows"] for f in args.plot_json]
+        latest = {r["scene"]: i for i, rows in enumerate(runs) for r in rows}
+        plot_rd([r for i, rows in enumerate(runs) for r in rows if latest[r["scene"]] == i], args.plot or Path("scene_rd.png"))
+        return 0
     if not args.data.is_dir():
         print(f"scene data not found at {args.data}; nothing to do")
         return 0
     out = args.out or Path(tempfile.mkdtemp(prefix="bench_scene_"))
     out.mkdir(parents=True, exist_ok=True)
-    st_cmd = find_splat_transform(args.splat_transform, args.install)
+    st_cmd = find_splat_transform(args.splat_transform)
     print(f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, views {args.views}, "
-          f"{args.size}x{args.size} px; scenes already quantized, SH degree 0 (see docstring)")
+          f"{args.size}x{args.size} px (see the docstring for what each scene is)")
     rows = []
     for name in args.scenes.split(","):
         rows += bench_scene(name, read(args.data / SCENES[name]), out, args, st_cmd)
     if args.sh3:
         biker = read(args.data / SCENES["biker"])
         rows += bench_scene("biker-sh3-synthetic", synthetic_sh3(biker), out, args, st_cmd)
+    if args.plot:
+        plot_rd(rows, args.plot)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"views": args.views, "size": args.size, "rows": rows}, indent=1))

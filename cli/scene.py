@@ -191,11 +191,9 @@ def _eval(args: argparse.Namespace) -> int:
     from codec.scene.evaluate import evaluate
 
     orig, other = read(args.orig), read(args.other)
-    if _is_gsz(args.other):
-        orig_aligned = _align_to_gsz(orig, args.other)
-    else:
-        orig_aligned = orig
-    result = evaluate(orig_aligned, other, views=args.views, size=args.size)
+    aligned = _align_to_gsz(orig, args.other) if _is_gsz(args.other) else None
+    result = evaluate(orig if aligned is None else aligned, other, views=args.views, size=args.size,
+                      same_order=aligned is not None)
     so, st = args.orig.stat().st_size, args.other.stat().st_size
     result.update(orig_bytes=so, other_bytes=st, ratio=st / max(so, 1), gaussians=[len(orig), len(other)])
     if args.json:
@@ -203,13 +201,16 @@ def _eval(args: argparse.Namespace) -> int:
     else:
         print(f"PSNR {result['psnr']:.2f} dB  SSIM {result['ssim']:.4f}  ({args.views} views, {args.size} px)")
         print(f"size {st} B vs {so} B: ratio {result['ratio']:.4f}; Gaussians {len(other)} vs {len(orig)}")
+        if "matching" in result:
+            print(f"attribute errors, Gaussians paired by {result['matching']}:")
         for name, e in result.get("attributes", {}).items():
             print(f"  {name:10s} max {e['max']:.3g}  mean {e['mean']:.3g}")
     return 0
 
 
 def _align_to_gsz(orig, path):
-    """Put ``orig`` in the order the codec wrote ``path`` (same grid, same Morton order)."""
+    """``orig`` in the order the codec wrote ``path`` (same grid, same Morton order), or None
+    when ``path`` holds another number of Gaussians."""
     import struct
 
     import numpy as np
@@ -220,6 +221,6 @@ def _align_to_gsz(orig, path):
 
     h = unpack(read_file(path), "scene").header
     if h.get("n") != len(orig):
-        return orig  # pruned or another scene: renders only
+        return None  # pruned or another scene: renders only
     order = canonical_order(orig, np.array(struct.unpack("<3d", h["origin"])), h["pos_step"])
     return orig.subset(order)

@@ -34,10 +34,12 @@ from codec.stream.residual import DeltaState  # noqa: E402
 
 __all__ = ["write_fixtures", "scene_floats"]
 
-# (name, quality, sh degree, Gaussians): every preset, every SH degree, and one scene past the
-# adaptive-coding limit (2**15 symbols) so the stored-table path is taken too
+# (name, quality, sh degree, Gaussians): every preset, every SH degree, one scene past the
+# adaptive-coding limit (2**15 symbols) so the stored-table path is taken too, and one whose
+# attributes sit on grids of their own (_on_grids)
 SCENES = [("q1_sh0", 1, 0, 2500), ("q2_sh1", 2, 1, 2500), ("q3_sh3", 3, 3, 2000), ("q4_sh2", 4, 2, 2500),
-          ("q5_sh0", 5, 0, 2500), ("q3_large", 3, 0, 40000)]
+          ("q5_sh0", 5, 0, 2500), ("q3_large", 3, 0, 40000), ("q3_grid_sh2", 3, 2, 2500)]
+V1_SCENE = Path(__file__).resolve().parent / "scene_fixtures" / "v1_sh1.gsz"  # written by format 1
 
 
 def scene_floats(scene: GaussianScene) -> bytes:
@@ -51,6 +53,20 @@ def _outliers(scene: GaussianScene) -> GaussianScene:
     means = scene.means.copy()
     means[::500] *= 40.0
     return GaussianScene(means, scene.log_scales, scene.quats, scene.opacity_logits, scene.sh_dc, scene.sh_rest)
+
+
+def _on_grids(scene: GaussianScene) -> GaussianScene:
+    """``scene`` with its attributes on offset grids, as a quantized source (SPZ) stores them, so
+    format 2 codes on the input's grid (nonzero offsets in the header) and SH band 1 has few
+    enough levels for the joint RGB symbol (band 2 too many)."""
+    def grid(x, g, off, top):
+        return (np.clip(np.round((x - off) / g), -top, top) * g + off).astype(np.float32)
+
+    rest = scene.sh_rest.copy()
+    rest[:, :3] = grid(rest[:, :3], 0.05, 0.013, 8)
+    rest[:, 3:] = grid(rest[:, 3:], 0.03, 0.011, 15)
+    return GaussianScene(np.round(scene.means * 1024) / 1024, grid(scene.log_scales, 0.03, 0.011, 400),
+                         scene.quats, scene.opacity_logits, grid(scene.sh_dc, 0.02, 0.007, 200), rest)
 
 
 def _damaged_scenes(data: bytes, count: int, seed: int):
@@ -85,10 +101,17 @@ def write_fixtures(folder: Path) -> dict:
         scene = random_scene(n, seed=quality, sh_degree=degree)
         if name == "q1_sh0":
             scene = _outliers(scene)
+        elif name == "q3_grid_sh2":
+            scene = _on_grids(scene)
         data = SceneCodec(quality=quality).encode(scene)
         (folder / f"{name}.gsz").write_bytes(data)
         (folder / f"{name}.f32").write_bytes(scene_floats(SceneCodec.decode_bytes(data)))
         cases.append({"kind": "scene", "name": name, "file": f"{name}.gsz", "expected": [f"{name}.f32"]})
+    # a scene format 1 file (preset steps, k-means SH codebook), which must still decode
+    data = V1_SCENE.read_bytes()
+    (folder / "v1_sh1.gsz").write_bytes(data)
+    (folder / "v1_sh1.f32").write_bytes(scene_floats(SceneCodec.decode_bytes(data)))
+    cases.append({"kind": "scene", "name": "v1_sh1", "file": "v1_sh1.gsz", "expected": ["v1_sh1.f32"]})
     # damaged scenes: the Python decoder's answer (values or an error) is the expected one
     base = (folder / "q2_sh1.gsz").read_bytes()
     for i, (section, bad) in enumerate(_damaged_scenes(base, 24, seed=7)):

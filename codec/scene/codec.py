@@ -1,4 +1,4 @@
-"""The scene codec: Morton order, fixed-point positions, scalar quantizers, k-means SH, rANS.
+"""The scene codec: Morton order, fixed-point positions, scalar quantizers, rANS.
 
 Pipeline (encode; decode runs it backwards, every stage vectorized numpy):
 
@@ -10,7 +10,10 @@ Pipeline (encode; decode runs it backwards, every stage vectorized numpy):
    position deltas along the order (x with block-adaptive Laplace scales, y conditioned on
    |dx|, z on |dx|+|dy|); opacity; log-scales as s0, s1-s0, s2-s0 (s0 conditioned on
    opacity); smallest-three rotations (index, then three components conditioned on it); DC
-   colour as g, r-g, b-g; SH rest as a k-means codebook (float16) plus entropy-coded indices.
+   colour as g, r-g, b-g; SH rest per band, one table per coefficient (the RGB triple as one
+   symbol where its alphabet is small). Steps come from the preset, or from the grid the input
+   already sits on (``quantize.grid_of``), and are stored in the header (format 2; format 1
+   files, with preset steps and a k-means SH codebook, still decode).
 
 The container (``codec.container``, kind "scene") holds the header fields and one section
 per stream; ``docs/scenes.md`` documents the layout.
@@ -28,28 +31,44 @@ from codec.errors import CorruptDataError, InvalidInputError, LimitExceededError
 from entropy import TableIds
 
 from ._files import MAX_GAUSSIANS
-from .data import SH_COEFFS, GaussianScene, sigmoid
+from .data import SH_COEFFS, GaussianScene, bulk_means
 from .morton import MAX_AXIS_BITS, morton_order
 from .presets import DEFAULT_QUALITY, Preset, get_preset
-from .quantize import (kmeans, opacity_from_int, opacity_to_int, positions_from_int, positions_to_int,
-                       quats_from_components, quats_to_int, uniform_from_int, uniform_to_int)
+from .quantize import (fixed_point_step, grid_of, opacity_from_int, opacity_to_int, positions_from_int,
+                       positions_to_int, quats_from_components, quats_to_int, uniform_offset_from_int,
+                       uniform_offset_to_int)
 from .streams import bucket, decode_categorical, decode_residuals, encode_categorical, encode_residuals
 
 __all__ = ["SceneCodec", "SCENE_FORMAT_VERSION", "encode_scene", "decode_scene", "canonical_order",
            "quantization_grid"]
 
-SCENE_FORMAT_VERSION = 1
+SCENE_FORMAT_VERSION = 2  # header field scene_version (absent in version 1 files); the container stays version 1
+READABLE_VERSIONS = (1, 2)  # 1: k-means SH codebook, preset steps; 2: steps in the header, SH per band
+SH_BANDS = ((0, 3), (3, 8), (8, 15))  # coefficient ranges of SH bands 1, 2, 3
 MAX_ALPHABET = 1 << 16
+BULK_FACTOR = 8.0  # position extent at most this times the bulk's (quantization_grid)
 
 
 def quantization_grid(scene: GaussianScene, preset: Preset) -> tuple[np.ndarray, float]:
-    """(origin [3] float64, fine step in scene units) of the position grid ``preset`` puts on ``scene``."""
+    """(origin [3] float64, fine step in scene units) of the position grid ``preset`` puts on ``scene``.
+
+    The extent E that sets the step is the largest bounding-box side, or 8 times that of the
+    bulk (``data.bulk_means``) when that is smaller, so the bounds stated with the bounding box
+    still hold. When the means are fixed-point numbers (multiples of 2^-k from the bounding-box minimum,
+    as in SPZ), the step is a multiple of 2^-k, so positions on the fine grid are kept exactly."""
     lo, hi = scene.bounds()
     extent = float(max((hi - lo).max(), 1e-6))
+    if len(scene):  # a far shell (tap's sky-dome: 480 units around an object of 0.5) sets no precision
+        bulk = bulk_means(scene.means)
+        extent = min(extent, max(BULK_FACTOR * float((bulk.max(axis=0) - bulk.min(axis=0)).max()), 1e-6))
     step = extent / (1 << preset.pos_bits)
     if preset.pos_step_cap is not None:
         step = min(step, preset.pos_step_cap)
-    step = max(step, extent / (1 << MAX_AXIS_BITS) * 1.0001)  # grid must fit 21 bits per axis
+    least = float(max((hi - lo).max(), 1e-6)) / (1 << MAX_AXIS_BITS) * 1.0001  # grid must fit 21 bits per axis
+    step = max(step, least)
+    fixed = fixed_point_step(scene.means - lo) if len(scene) else None
+    if fixed is not None:  # a fixed-point input (SPZ): a multiple of its step keeps it exact
+        step = fixed * max(1, int(np.floor(step / fixed + 1e-9)), int(np.ceil(least / fixed - 1e-9)))
     return lo, step
 
 
@@ -90,7 +109,7 @@ def _lut(h: dict, name: str, top: int) -> np.ndarray:
     return lut
 
 
-def rotation_table(k: int, preset: Preset) -> np.ndarray:
+def rotation_table(k: int, preset: Preset, scale_step: float) -> np.ndarray:
     """[k] uint8: bits per smallest-three component for a log-scale spread of i steps.
 
     A rotation error t changes the covariance by about t * (1 - exp(-2a)) relative to its
@@ -98,20 +117,21 @@ def rotation_table(k: int, preset: Preset) -> np.ndarray:
     ``rot_bits - floor(-log2(1 - exp(-2a)))``; under 2 bits nothing is sent (identity). The
     table is stored in the file, so the decoder uses integers only.
     """
-    a = np.arange(k, dtype=np.float64) * preset.scale_step
+    a = np.arange(k, dtype=np.float64) * scale_step
     drop = np.floor(-np.log2(np.maximum(-np.expm1(-2.0 * a), 1e-12)))
     bits = preset.rot_bits - np.clip(drop, 0, preset.rot_bits).astype(np.int64)
     return np.where(bits < 2, 0, bits).astype(np.uint8)
 
 
-def refine_table(lo: int, hi: int, preset: Preset, step: float) -> np.ndarray:
+def refine_table(lo: int, hi: int, preset: Preset, step: float, scale_step: float,
+                 scale_offset: float = 0.0) -> np.ndarray:
     """[hi - lo] uint8: position refinement levels for a median log-scale of (lo + i) steps.
 
     The coarse grid is ``step * 2**REFINE``; a Gaussian gets enough levels that its grid
     step is at most ``preset.pos_rel`` times its median standard deviation (and never finer
     than ``step``). Stored in the file, like :func:`rotation_table`.
     """
-    sigma = np.exp((lo + np.arange(max(hi - lo, 1))) * preset.scale_step)
+    sigma = np.exp((lo + np.arange(max(hi - lo, 1))) * scale_step + scale_offset)
     need = np.ceil(np.log2(step * (1 << REFINE) / (preset.pos_rel * sigma)))
     return np.clip(need, 0, REFINE).astype(np.uint8)
 
@@ -134,10 +154,12 @@ def refine_bits(qs: np.ndarray, lo: int, lut: np.ndarray) -> np.ndarray:
     return _refine_lookup(_median3(qs[:, 0], qs[:, 1], qs[:, 2]), lo, lut).astype(np.int64)
 
 
-def rotation_bits(qs: np.ndarray, preset: Preset) -> np.ndarray:
-    """[N] bits per smallest-three component for quantized log-scales [N, 3] (see rotation_table)."""
+def rotation_bits(qs: np.ndarray, preset: Preset, scale_step: float | None = None) -> np.ndarray:
+    """[N] bits per smallest-three component for quantized log-scales [N, 3] (see rotation_table;
+    ``scale_step`` defaults to the preset's)."""
     spread = np.ptp(qs, axis=1)
-    return rotation_table(int(spread.max()) + 1 if len(spread) else 1, preset)[spread].astype(np.int64)
+    step = preset.scale_step if scale_step is None else scale_step
+    return rotation_table(int(spread.max()) + 1 if len(spread) else 1, preset, step)[spread].astype(np.int64)
 
 
 def canonical_order(scene: GaussianScene, origin: np.ndarray, step: float) -> np.ndarray:
@@ -153,6 +175,18 @@ def _offset_cat(values: np.ndarray, ctx=None, t: int = 1) -> tuple[bytes, int, i
     return encode_categorical(values - lo, k, ctx, t), lo, k
 
 
+SH_JOINT_MAX = 8192  # largest joint alphabet for the RGB triple of one SH coefficient
+
+
+def _sh_symbols(v: np.ndarray, k: int) -> tuple[np.ndarray, int, int]:
+    """(symbols [N, W], W contexts, alphabet) for SH levels ``v`` [N, nb, 3] in [0, k): the RGB
+    triple of each coefficient as one symbol (k^3 values; channels are strongly correlated and
+    it is a third of the symbols) when k^3 <= SH_JOINT_MAX, else each channel alone."""
+    if k ** 3 <= SH_JOINT_MAX:
+        return (v[..., 0] * k + v[..., 1]) * k + v[..., 2], v.shape[1], k ** 3
+    return v.reshape(len(v), -1), 3 * v.shape[1], k
+
+
 def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bool = False,
                  progress: Callable[[Iterable], Iterable] | None = None) -> tuple[bytes, np.ndarray]:
     """Encode; returns (file bytes, [M] int64 indices of the input Gaussians in decoded order).
@@ -166,7 +200,7 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
         kept = np.nonzero(prune_mask(scene, progress))[0]
         scene = scene.subset(kept)
     n, k = len(scene), scene.sh_rest.shape[1]
-    header: dict = {"n": n, "quality": quality, "sh_degree": scene.sh_degree}
+    header: dict = {"scene_version": SCENE_FORMAT_VERSION, "n": n, "quality": quality, "sh_degree": scene.sh_degree}
     sections: list[tuple[str, bytes]] = []
     origin, step = quantization_grid(scene, preset)
     q = positions_to_int(scene.means, origin, step)
@@ -184,7 +218,9 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
     sections.append(("opacity", encode_categorical(qo, 1 << preset.opacity_bits)))
     octx = qo >> max(preset.opacity_bits - 3, 0)  # 8 opacity classes as context
     ocls = opacity_class(qo, preset.opacity_bits)
-    qs = uniform_to_int(scene.log_scales[order], preset.scale_step)
+    sstep, soff = grid_of(scene.log_scales, preset.scale_step)
+    header.update(scale_step=sstep, scale_offset=soff)
+    qs = uniform_offset_to_int(scene.log_scales[order], sstep, soff)
     data, lo, kk = _offset_cat(qs[:, 0], octx, 8)
     sections.append(("scale_0", data))
     header["scale_0_lo"], header["scale_0_k"] = lo, kk
@@ -193,13 +229,13 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
         data, lo, kk = _offset_cat(qs[:, j], sctx, SCALE_CONTEXTS)
         sections.append((f"scale_{j}", data))
         header[f"scale_{j}_lo"], header[f"scale_{j}_k"] = lo, kk
-    lut = refine_table(int(qs.min()) if n else 0, int(qs.max()) + 1 if n else 1, preset, step)
+    lut = refine_table(int(qs.min()) if n else 0, int(qs.max()) + 1 if n else 1, preset, step, sstep, soff)
     header["refine_lo"], header["refine_lut"] = int(qs.min()) if n else 0, lut.tobytes()
     r = np.maximum(refine_bits(qs, int(header["refine_lo"]), lut) - np.minimum(ocls, preset.relax_pos), 0)
     top = (q & ((1 << REFINE) - 1)) >> (REFINE - r)[:, None]
     for a in range(3):
         sections.append((f"refine_{'xyz'[a]}", encode_categorical(top[:, a], 1 << REFINE, r, REFINE + 1)))
-    rlut = rotation_table(int(np.ptp(qs, axis=1).max()) + 1 if n else 1, preset)
+    rlut = rotation_table(int(np.ptp(qs, axis=1).max()) + 1 if n else 1, preset, sstep)
     header["rot_lut"] = rlut.tobytes()
     bits = _drop_bits(rlut[np.ptp(qs, axis=1)], np.minimum(ocls, preset.relax_rot)) if n else np.zeros(0, np.int64)
     largest, qr = quats_to_int(scene.quats[order], bits)
@@ -209,25 +245,37 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
     for j in range(3):
         sections.append((f"rot_{j}", encode_categorical(qr[coded, j], 1 << preset.rot_bits, rctx, preset.rot_bits)))
     ccls = np.minimum(ocls, preset.relax_color)
-    cstep = (preset.color_step * (1 << ccls))[:, None]
-    qc = np.round(scene.sh_dc[order].astype(np.float64) / cstep).astype(np.int64)
+    gstep, coff = grid_of(scene.sh_dc, preset.color_step)
+    header.update(color_step=gstep, color_offset=coff)
+    cstep = (gstep * (1 << ccls))[:, None]
+    qc = np.round((scene.sh_dc[order].astype(np.float64) - coff) / cstep).astype(np.int64)
     for name, vals in (("color_g", qc[:, 1]), ("color_r", qc[:, 0] - qc[:, 1]), ("color_b", qc[:, 2] - qc[:, 1])):
         data, lo, kk = _offset_cat(vals, ccls, OPACITY_CLASSES)
         sections.append((name, data))
         header[f"{name}_lo"], header[f"{name}_k"] = lo, kk
-    if k:
-        weights = sigmoid(scene.opacity_logits[order]) + 1e-3
-        size = min(preset.sh_codebook, max(16, n // 8))  # small scenes: a codebook that pays for itself
-        cb, labels = kmeans(scene.sh_rest[order].reshape(n, 3 * k), size, weights=weights)
-        header["sh_codebook"] = len(cb)
-        sections += [("sh_codebook", cb.astype("<f2").tobytes()),
-                     ("sh_index", encode_categorical(labels, max(len(cb), 1)))]
-    return pack(Container("scene", header, tuple(sections), SCENE_FORMAT_VERSION)), kept
+    for band, (c0, c1) in enumerate(SH_BANDS[:scene.sh_degree], start=1):
+        rest = scene.sh_rest[order, c0:c1]  # [N, nb, 3]
+        bstep, boff = grid_of(rest, preset.color_step)
+        qr = uniform_offset_to_int(rest, bstep, boff)
+        lo = int(qr.min()) if qr.size else 0
+        kk = int(qr.max()) - lo + 1 if qr.size else 1
+        header.update({f"sh_{band}_step": bstep, f"sh_{band}_offset": boff, f"sh_{band}_lo": lo, f"sh_{band}_k": kk})
+        sym, width, alphabet = _sh_symbols(qr - lo, kk)
+        ctx = np.broadcast_to(np.arange(width), sym.shape)  # one table per coefficient (or channel)
+        sections.append((f"sh_{band}", encode_categorical(sym.ravel(), alphabet, ctx.ravel(), width)))
+    return pack(Container("scene", header, tuple(sections))), kept
 
 
 def _int(header: dict, name: str, lo: int, hi: int) -> int:
     v = header.get(name)
     if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+        raise CorruptDataError(f"scene header field {name!r} is missing or out of range ({v!r})")
+    return v
+
+
+def _float(header: dict, name: str, lo: float, hi: float) -> float:
+    v = header.get(name)
+    if not isinstance(v, float) or not np.isfinite(v) or not lo <= v <= hi:
         raise CorruptDataError(f"scene header field {name!r} is missing or out of range ({v!r})")
     return v
 
@@ -241,12 +289,13 @@ def decode_scene(data: bytes) -> GaussianScene:
     quantizers, so the output is identical to ``quantize.*_from_int`` of the same integers.
     """
     c = unpack(data, "scene")
-    if c.version != SCENE_FORMAT_VERSION:
+    h = c.header
+    version = h.get("scene_version", 1)  # files of version 1 have no such field
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
         from codec.errors import UnsupportedVersionError
 
-        raise UnsupportedVersionError(f"scene format version {c.version} is not supported "
-                                      f"(this build reads {SCENE_FORMAT_VERSION})")
-    h = c.header
+        raise UnsupportedVersionError(f"scene format version {version!r} is not supported "
+                                      f"(this build reads {', '.join(map(str, READABLE_VERSIONS))})")
     n = _int(h, "n", 0, MAX_GAUSSIANS)
     if n > 64 * len(data) + 64:  # every Gaussian costs well over 1/8 bit: refuse absurd counts
         raise LimitExceededError(f"scene header claims {n} Gaussians in {len(data)} bytes")
@@ -263,12 +312,17 @@ def decode_scene(data: bytes) -> GaussianScene:
     if not np.isfinite(origin).all():
         raise CorruptDataError("scene header has a non-finite origin")
     sec = c.section
+    if version == 1:  # steps implied by the preset, no offsets
+        sstep, soff, gstep, coff = preset.scale_step, 0.0, preset.color_step, 0.0
+    else:
+        sstep, soff = _float(h, "scale_step", 1e-6, 16.0), _float(h, "scale_offset", -16.0, 16.0)
+        gstep, coff = _float(h, "color_step", 1e-6, 16.0), _float(h, "color_offset", -16.0, 16.0)
 
-    def offset_cat(name, ctx=None, t=1):
-        """(decoded symbols + lo as [N] int64, lo, k) of an offset categorical stream."""
+    def offset_cat(name, ctx=None, t=1, count=n):
+        """(decoded symbols + lo as [count] int64, lo, k) of an offset categorical stream."""
         lo = _int(h, f"{name}_lo", -(1 << 40), 1 << 40)
         kk = _int(h, f"{name}_k", 1, MAX_ALPHABET)
-        return decode_categorical(sec(name), n, kk, ctx, t, what=name) + lo, lo, kk
+        return decode_categorical(sec(name), count, kk, ctx, t, what=name) + lo, lo, kk
 
     # positions: coarse cells (per axis) from the deltas along the order
     dx = decode_residuals(sec("pos_x"), n, what="pos_x")
@@ -289,7 +343,7 @@ def decode_scene(data: bytes) -> GaussianScene:
     (s1, _, _), (s2, _, _) = (offset_cat(f"scale_{j}", sctx, SCALE_CONTEXTS) for j in (1, 2))
     log_scales = np.empty((n, 3), np.float32)
     for j, s in enumerate((s0, s1, s2)):
-        log_scales[:, j] = uniform_from_int(s, preset.scale_step)
+        log_scales[:, j] = uniform_offset_from_int(s, sstep, soff)
     smin, smax = np.minimum(np.minimum(s0, s1), s2), np.maximum(np.maximum(s0, s1), s2)
     # fine positions: top r bits of the position in its coarse cell, then the cell centre
     lut = _lut(h, "refine_lut", REFINE)
@@ -325,14 +379,28 @@ def decode_scene(data: bytes) -> GaussianScene:
     # DC colour: g, r - g, b - g
     ccls = np.minimum(ocls, preset.relax_color)
     cids = TableIds(ccls, OPACITY_CLASSES)
-    cstep = preset.color_step * (1 << ccls)
+    cstep = gstep * (1 << ccls)
     g = offset_cat("color_g", cids, OPACITY_CLASSES)[0]
     dc = np.empty((n, 3), np.float32)
-    dc[:, 1] = g.astype(np.float64) * cstep
+    dc[:, 1] = g.astype(np.float64) * cstep + coff
     for col, name in ((0, "color_r"), (2, "color_b")):
-        dc[:, col] = (g + offset_cat(name, cids, OPACITY_CLASSES)[0]).astype(np.float64) * cstep
+        dc[:, col] = (g + offset_cat(name, cids, OPACITY_CLASSES)[0]).astype(np.float64) * cstep + coff
     rest = np.zeros((n, k, 3), np.float32)
-    if k:
+    if version > 1:
+        for band, (c0, c1) in enumerate(SH_BANDS[:deg], start=1):
+            nb = c1 - c0
+            bstep = _float(h, f"sh_{band}_step", 1e-6, 16.0)
+            boff = _float(h, f"sh_{band}_offset", -16.0, 16.0)
+            lo = _int(h, f"sh_{band}_lo", -(1 << 40), 1 << 40)
+            kk = _int(h, f"sh_{band}_k", 1, MAX_ALPHABET)
+            joint = kk ** 3 <= SH_JOINT_MAX
+            width, alphabet = (nb, kk ** 3) if joint else (3 * nb, kk)
+            sym = decode_categorical(sec(f"sh_{band}"), n * width, alphabet, TableIds(np.tile(np.arange(width), n), width),
+                                     width, what=f"sh_{band}")
+            if joint:
+                sym = np.stack([sym // (kk * kk), sym // kk % kk, sym % kk], axis=1)
+            rest[:, c0:c1] = uniform_offset_from_int(sym + lo, bstep, boff).reshape(n, nb, 3)
+    elif k:
         m = _int(h, "sh_codebook", 0 if n == 0 else 1, 1 << 16)  # an empty scene has an empty codebook
         raw = sec("sh_codebook")
         if len(raw) != m * 3 * k * 2:

@@ -1,8 +1,9 @@
 """Scene evaluation: orbit cameras, PSNR/SSIM of renders, per-attribute errors.
 
 Cameras orbit the *robust* centre of the scene (the median of the means) on a circle in the
-plane orthogonal to the PLY up axis (-y), at a radius set from the 10-90 % percentile extent, so
-far-away floaters do not push the cameras out. Both scenes of a comparison are rendered from
+plane orthogonal to the PLY up axis (-y), at a radius set from the 10-90 % percentile box of
+the bulk: the 80 % of Gaussians nearest that centre. Far-away floaters or a background shell
+(a sky-dome of up to a fifth of the Gaussians) do not push the cameras out. Both scenes of a comparison are rendered from
 the same cameras with :func:`codec.scene.render.render`.
 """
 
@@ -12,17 +13,20 @@ import math
 
 import numpy as np
 import torch
+from numpy.lib.stride_tricks import sliding_window_view
 
 from codec.errors import InvalidInputError
 
 from .cameras import parse_orbit
-from .data import GaussianScene, sigmoid
+from .data import GaussianScene, bulk_means, sigmoid
 from .render import Camera, render
 
-__all__ = ["orbit_cameras", "parse_camera", "psnr", "ssim", "attribute_errors", "evaluate", "to_uint8"]
+__all__ = ["orbit_cameras", "parse_camera", "psnr", "ssim", "attribute_errors", "match_gaussians", "evaluate",
+           "to_uint8"]
 
 UP = np.array([0.0, -1.0, 0.0])
 SSIM_WINDOW = 11  # pixels: the side of the Gaussian window of :func:`ssim`
+BULK_PERCENT = 80  # the share of Gaussians nearest the median that the cameras frame
 
 
 def orbit_cameras(scene: GaussianScene, views: int = 8, size: int = 512, elevation_deg: float = 20.0,
@@ -35,9 +39,9 @@ def orbit_cameras(scene: GaussianScene, views: int = 8, size: int = 512, elevati
     if len(scene) == 0:
         center, radius = np.zeros(3), 1.0
     else:
-        m = scene.means.astype(np.float64)
-        center = np.median(m, axis=0)
-        lo, hi = np.percentile(m, 10, axis=0), np.percentile(m, 90, axis=0)
+        center = np.median(scene.means.astype(np.float64), axis=0)
+        bulk = bulk_means(scene.means, BULK_PERCENT)
+        lo, hi = np.percentile(bulk, 10, axis=0), np.percentile(bulk, 90, axis=0)
         radius = max(float(np.linalg.norm(hi - lo)) * distance, 1e-3)
     el = math.radians(elevation_deg)
     cams = []
@@ -66,13 +70,16 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean SSIM (11x11 Gaussian window, sigma 1.5, per channel) of two uint8 images."""
-    x = torch.from_numpy(a.astype(np.float64) / 255.0).permute(2, 0, 1)[:, None]
-    y = torch.from_numpy(b.astype(np.float64) / 255.0).permute(2, 0, 1)[:, None]
-    g = torch.exp(-((torch.arange(SSIM_WINDOW, dtype=torch.float64) - SSIM_WINDOW // 2) ** 2) / (2 * 1.5 ** 2))
-    g = g / g.sum()
-    win = (g[:, None] * g[None, :])[None, None]
-    f = lambda t: torch.nn.functional.conv2d(t, win)  # noqa: E731
+    """Mean SSIM (11x11 Gaussian window, sigma 1.5, per channel, valid region) of two uint8
+    images. The window is separable: float64 numpy, 11 taps down then 11 across."""
+    g = np.exp(-((np.arange(SSIM_WINDOW) - SSIM_WINDOW // 2.0) ** 2) / (2 * 1.5 ** 2))
+    g /= g.sum()
+
+    def f(t):  # [H, W, C] -> [H - 10, W - 10, C]
+        t = sliding_window_view(t, SSIM_WINDOW, axis=0) @ g
+        return sliding_window_view(t, SSIM_WINDOW, axis=1) @ g
+
+    x, y = a.astype(np.float64) / 255.0, b.astype(np.float64) / 255.0
     mx, my = f(x), f(y)
     sxx, syy, sxy = f(x * x) - mx * mx, f(y * y) - my * my, f(x * y) - mx * my
     c1, c2 = 0.01 ** 2, 0.03 ** 2
@@ -100,8 +107,43 @@ def attribute_errors(orig: GaussianScene, other: GaussianScene) -> dict[str, dic
     return out
 
 
-def evaluate(orig: GaussianScene, other: GaussianScene, views: int = 8, size: int = 512) -> dict:
-    """Render both scenes from the orbit cameras of ``orig``; PSNR/SSIM per view and mean."""
+def match_gaussians(orig: GaussianScene, other: GaussianScene, candidates: int = 8) -> np.ndarray:
+    """[M] int64 index into ``orig`` of the Gaussian each Gaussian of ``other`` is a copy of.
+
+    For scenes whose Gaussians are the same up to order and small errors (a decoded file in
+    Morton order, a re-encoded copy): among the ``candidates`` nearest means (kd-tree), the
+    one whose log-scales, opacity, DC colour and rotation differ least (each in units of its
+    spread over ``orig``), so coincident means are told apart; where the Gaussian at the same
+    index is as good as any, it is kept (identity when the orders already agree).
+    """
+    from scipy.spatial import cKDTree
+
+    if len(orig) == 0 or len(other) == 0:
+        return np.zeros(len(other), np.int64)
+    k = min(candidates, len(orig))
+    _, idx = cKDTree(orig.means.astype(np.float64)).query(other.means.astype(np.float64), k=k)
+    idx = idx.reshape(len(other), k)
+    if len(orig) == len(other):
+        idx = np.column_stack([np.arange(len(other)), idx])  # the same index first: wins ties
+    fo = np.column_stack([orig.log_scales, sigmoid(orig.opacity_logits), orig.sh_dc]).astype(np.float64)
+    ft = np.column_stack([other.log_scales, sigmoid(other.opacity_logits), other.sh_dc]).astype(np.float64)
+    spread = fo.std(axis=0) + 1e-9
+    cost = (np.abs(fo[idx] - ft[:, None, :]) / spread).sum(axis=2)  # [M, k]
+    pos = np.linalg.norm(orig.means[idx].astype(np.float64) - other.means[:, None].astype(np.float64), axis=2)
+    cost += pos / (orig.means.astype(np.float64).std(axis=0).mean() + 1e-12)
+    cost += 1.0 - np.abs(np.einsum("mkc,mc->mk", orig.quats[idx].astype(np.float64), other.quats.astype(np.float64)))
+    return idx[np.arange(len(other)), cost.argmin(axis=1)].astype(np.int64)
+
+
+def evaluate(orig: GaussianScene, other: GaussianScene, views: int = 8, size: int = 512,
+             same_order: bool = False) -> dict:
+    """Render both scenes from the orbit cameras of ``orig``; PSNR/SSIM per view and mean.
+
+    With equal counts, also per-attribute errors of each Gaussian of ``other`` against the one
+    of ``orig`` it copies: the same index when ``same_order`` (the caller knows, e.g. it put
+    ``orig`` in a ``.gsz``'s order), else :func:`match_gaussians` (which can pair a Gaussian
+    with a near-duplicate neighbour when they differ by less than the coding error);
+    ``matching`` says how they were paired."""
     if size < SSIM_WINDOW:
         raise InvalidInputError(f"size must be at least {SSIM_WINDOW} pixels (the SSIM window), got {size}")
     cams = orbit_cameras(orig, views, size)
@@ -114,5 +156,8 @@ def evaluate(orig: GaussianScene, other: GaussianScene, views: int = 8, size: in
               "psnr": float(np.mean(finite)) if len(finite) == len(per_view) else float("inf"),
               "ssim": float(np.mean([v["ssim"] for v in per_view])), "per_view": per_view}
     if len(orig) == len(other):
-        result["attributes"] = attribute_errors(orig, other)
+        match = np.arange(len(orig)) if same_order else match_gaussians(orig, other)
+        same = bool((match == np.arange(len(orig))).all())
+        result["matching"] = "same order" if same else f"nearest ({len(np.unique(match))} distinct of {len(match)})"
+        result["attributes"] = attribute_errors(orig if same else orig.subset(match), other)
     return result

@@ -4,8 +4,13 @@ Bounds are per attribute, per Gaussian, against the (un-pruned) input, in the co
 quantization domain: positions in scene units relative to the largest bounding-box side E
 (and never coarser than an absolute cap where one is given), log-scales in log units, opacity
 after sigmoid, DC colour in f_dc units (rgb error = 0.2821 x that), quaternion components of
-the smallest-three representation. SH rest goes through a k-means codebook (no hard bound;
-the mean error is reported by ``codec scene eval``).
+the smallest-three representation, SH rest coefficients in SH units (the f_dc step, per band).
+Where the input already sits on a coarser uniform grid (an SPZ file: log-scales in 1/16, colours
+in 1/38.25, SH in 1/16 and 1/8, fixed-point means), the codec quantizes on that grid or a
+multiple of it: never coarser than the preset's step unless the grid itself is, and exact where
+the preset's step is finer than the grid. The bounds hold for raw training output too:
+unnormalised quaternions are normalised (the render does the same), and opacity is coded after
+the sigmoid, so a large logit only moves within the last level (1/510 of opacity).
 
 Two bounds adapt to the Gaussian itself, so that the error stays small *relative to its own
 shape*: the position error is at most ``g + max(g, pos_rel/2 * sigma_mid)`` where ``g`` is half
@@ -40,7 +45,6 @@ class Preset:
     rot_bits: int  # bits per smallest-three component
     opacity_bits: int
     color_step: float  # f_dc step
-    sh_codebook: int  # k-means codewords for SH rest
     pos_rel: float = 0.02  # position step at most this times the median standard deviation
     relax_color: int = 0  # colour step x f, f = 2**min(opacity class, relax_color) (0: off)
     relax_rot: int = 0  # same for rotation bits (-log2 f); all presets keep 0 (measured: costs PSNR)
@@ -57,19 +61,19 @@ class Preset:
             "opacity": f"{0.5 / ((1 << self.opacity_bits) - 1):.3g}",
             "f_dc": f"{self.color_step / 2:.3g}" + (f" x f (f <= {1 << self.relax_color})" if self.relax_color else ""),
             "quaternion": f"{1 / (2 ** 0.5 * ((1 << self.rot_bits) - 1)):.3g}/(1 - exp(-2a))",
-            "sh_rest": f"k-means, {self.sh_codebook} codewords",
+            "sh_rest": f"{self.color_step / 2:.3g}",
         }
 
 
 SPZ_POSITION_STEP = 2.0 ** -12  # SPZ's fixed point (12 fractional bits)
 
 PRESETS: dict[int, Preset] = {p.quality: p for p in (
-    # quality, pos_bits, cap, scale step, rot bits, opacity bits, f_dc step, SH codebook, pos_rel, relax_color
-    Preset(1, 12, None, 1 / 8, 6, 6, 0.07, 1024, 0.1, 2),
-    Preset(2, 13, None, 1 / 12, 6, 7, 0.05, 2048, 0.05, 1),
-    Preset(3, 14, SPZ_POSITION_STEP, 1 / 24, 7, 8, 0.035, 4096, 0.02, 0),
-    Preset(4, 16, SPZ_POSITION_STEP, 1 / 24, 8, 8, 0.025, 8192, 0.01, 0),
-    Preset(5, 17, SPZ_POSITION_STEP / 2, 1 / 32, 9, 8, 0.015, 16384, 0.005, 0),
+    # quality, pos_bits, cap, scale step, rot bits, opacity bits, f_dc (and SH rest) step, pos_rel, relax_color
+    Preset(1, 12, None, 1 / 8, 6, 6, 0.07, 0.1, 2),
+    Preset(2, 13, None, 1 / 12, 6, 7, 0.05, 0.05, 1),
+    Preset(3, 14, SPZ_POSITION_STEP, 1 / 24, 7, 8, 0.035, 0.02, 0),
+    Preset(4, 16, SPZ_POSITION_STEP, 1 / 24, 8, 8, 0.025, 0.01, 0),
+    Preset(5, 17, SPZ_POSITION_STEP / 2, 1 / 32, 9, 8, 0.015, 0.005, 0),
 )}
 DEFAULT_QUALITY = 3
 

@@ -1,4 +1,5 @@
-"""Scalar quantizers and the SH k-means codebook of the scene codec (one pair per attribute).
+"""Scalar quantizers of the scene codec (one pair per attribute) and recognition of the grid an
+already-quantized input sits on.
 
 Each ``*_to_int`` maps float attributes to integers (encoder side) and each ``*_from_int``
 maps them back (decoder side, plain numpy arithmetic, so the same integers give the same
@@ -14,7 +15,7 @@ from .data import logit, sigmoid
 
 __all__ = ["positions_to_int", "positions_from_int", "uniform_to_int", "uniform_from_int",
            "opacity_to_int", "opacity_from_int", "quats_to_int", "quats_from_int", "quats_from_components",
-           "kmeans"]
+           "grid_of", "fixed_point_step", "uniform_offset_to_int", "uniform_offset_from_int"]
 
 INV_SQRT2 = 1.0 / np.sqrt(2.0)
 
@@ -109,41 +110,46 @@ def quats_from_components(largest: np.ndarray, i0: np.ndarray, i1: np.ndarray, i
     return out
 
 
-def kmeans(x: np.ndarray, k: int, iters: int = 10, seed: int = 0, weights: np.ndarray | None = None,
-           chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted k-means (k-means++-lite init by random distinct rows, Lloyd steps).
+def grid_of(x: np.ndarray, step: float) -> tuple[float, float]:
+    """(step', offset) for a uniform quantizer of the values ``x`` at a nominal ``step``.
 
-    Returns (codebook [k', D] float32 with k' <= k, labels [N] int64). Deterministic for a
-    given seed; encoder-side only (the decoder just indexes the stored codebook).
+    When ``x`` already sits on a uniform grid ``offset + k g`` (a quantized source: SPZ stores
+    log-scales, colours and SH on such grids) no finer than half the nominal step
+    (``step < 2 g``), quantizing on that grid loses nothing: ``(g, offset)``, offset in [0, g)
+    (coarser than ``step`` only where ``g`` is, and then exact). Otherwise ``(step, 0.0)``: a
+    multiple of a finer grid is not exact either, and measured 1 % larger at the default
+    preset on plant's 8-bit colours. A grid is recognised when at most a quarter of the values
+    are distinct (at most 65,536) and every one is within 1e-3 g of it.
     """
-    x = np.asarray(x, np.float32)
-    n = len(x)
-    if n == 0:
-        return np.zeros((0, x.shape[1]), np.float32), np.zeros(0, np.int64)
-    uniq = np.unique(x, axis=0)
-    if len(uniq) <= k:
-        labels = np.zeros(n, np.int64)
-        for s in range(0, n, chunk):
-            d = ((x[s:s + chunk, None, :] - uniq[None]) ** 2).sum(-1)
-            labels[s:s + chunk] = d.argmin(1)
-        return uniq.astype(np.float32), labels
-    w = np.ones(n, np.float64) if weights is None else np.asarray(weights, np.float64)
-    rng = np.random.default_rng(seed)
-    cb = x[rng.choice(n, size=k, replace=False)].copy()
-    labels = np.zeros(n, np.int64)
-    for _ in range(iters):
-        cn = (cb ** 2).sum(1)
-        for s in range(0, n, chunk):
-            xs = x[s:s + chunk]
-            labels[s:s + chunk] = (cn[None] - 2.0 * xs @ cb.T).argmin(1)
-        sums = np.zeros(cb.shape, np.float64)
-        np.add.at(sums, labels, x * w[:, None])
-        wsum = np.bincount(labels, weights=w, minlength=k)
-        empty = wsum <= 0
-        cb = np.where(empty[:, None], cb, sums / np.maximum(wsum, 1e-30)[:, None]).astype(np.float32)
-        if empty.any():  # re-seed dead codewords on random points
-            cb[empty] = x[rng.choice(n, size=int(empty.sum()), replace=False)]
-    cn = (cb ** 2).sum(1)
-    for s in range(0, n, chunk):
-        labels[s:s + chunk] = (cn[None] - 2.0 * x[s:s + chunk] @ cb.T).argmin(1)
-    return cb, labels
+    x = np.asarray(x, np.float64).ravel()
+    v = np.unique(x)
+    if len(v) < 3 or 4 * len(v) > x.size or len(v) > 1 << 16:
+        return step, 0.0
+    span = v[-1] - v[0]
+    g = span / max(round(span / np.diff(v).min()), 1)
+    k = (v - v[0]) / g
+    if not g > 0 or step >= 2 * g or np.abs(k - np.round(k)).max() > 1e-3:
+        return step, 0.0
+    return g, float(v[0] - np.floor(v[0] / g + 1e-6) * g)
+
+
+def fixed_point_step(x: np.ndarray, lo: int = 2, hi: int = 24) -> float | None:
+    """The coarsest 2^-k (lo <= k <= hi) that every value of ``x`` is a multiple of (to 1e-3 of
+    it), or None: positions of a fixed-point source (SPZ: 2^-12)."""
+    x = np.asarray(x, np.float64).ravel()
+    if x.size == 0:
+        return None
+    for k in range(lo, hi + 1):
+        y = x * (1 << k)
+        if np.abs(y - np.round(y)).max() <= 1e-3:
+            return 2.0 ** -k
+    return None
+
+
+def uniform_offset_to_int(x: np.ndarray, step: float, offset: float) -> np.ndarray:
+    """Uniform quantizer on the grid ``offset + k step``; |error| <= step / 2."""
+    return np.round((np.asarray(x, np.float64) - offset) / step).astype(np.int64)
+
+
+def uniform_offset_from_int(q: np.ndarray, step: float, offset: float) -> np.ndarray:
+    return (q.astype(np.float64) * step + offset).astype(np.float32)

@@ -7,7 +7,11 @@ import { CodecError, corrupt } from "./errors.js";
 import { decodeAdaptive, decodeSymbols, modelsFromCounts } from "./entropy.js";
 import { inflate } from "./inflate.js";
 
-export const SCENE_FORMAT_VERSION = 1;
+// header field scene_version (absent in format 1 files); the container itself stays version 1
+export const SCENE_FORMAT_VERSION = 2;
+const READABLE_VERSIONS = [1, 2]; // 1: preset steps, k-means SH codebook; 2: steps in the header, SH per band
+const SH_BANDS = [[0, 3], [3, 8], [8, 15]]; // coefficient ranges of SH bands 1, 2, 3
+const SH_JOINT_MAX = 8192; // largest joint alphabet of one SH coefficient's RGB triple (codec.py)
 const MAX_GAUSSIANS = 1 << 26; // codec/scene/_files.py
 const MAX_ALPHABET = 1 << 16;
 const MAX_META = 1 << 24;
@@ -23,7 +27,7 @@ export const SH_COEFFS = [0, 3, 8, 15];
 const INV_SQRT2 = 1.0 / Math.sqrt(2.0);
 const COARSE_CELLS = 2 ** (MAX_AXIS_BITS - REFINE); // coarse grid cells per axis
 
-// codec/scene/presets.py: the fields the decoder needs
+// codec/scene/presets.py: the fields the decoder needs (scaleStep and colorStep: format 1 only)
 const PRESETS = {
   1: { scaleStep: 1 / 8, rotBits: 6, opacityBits: 6, colorStep: 0.07, relaxColor: 2, relaxRot: 0, relaxPos: 0 },
   2: { scaleStep: 1 / 12, rotBits: 6, opacityBits: 7, colorStep: 0.05, relaxColor: 1, relaxRot: 0, relaxPos: 0 },
@@ -126,6 +130,15 @@ function intField(c, name, lo, hi) {
   return v;
 }
 
+/** A finite f64 header field in [lo, hi] (codec.py _float). */
+function floatField(c, name, lo, hi) {
+  const v = c.fields.get(name);
+  if (c.types.get(name) !== "f64" || !Number.isFinite(v) || v < lo || v > hi) {
+    throw corrupt(`scene header field '${name}' is missing or out of range (${v})`);
+  }
+  return v;
+}
+
 function lutField(c, name, top) {
   const raw = c.fields.get(name);
   if (!(raw instanceof Uint8Array) || raw.length === 0 || raw.length > MAX_ALPHABET) {
@@ -176,10 +189,11 @@ function halfToFloat(h) {
  */
 export async function decodeScene(data) {
   const c = unpack(data, "scene");
-  if (c.version !== SCENE_FORMAT_VERSION) {
-    throw new CodecError(`scene format version ${c.version} is not supported (this build reads ${SCENE_FORMAT_VERSION})`, "unsupported-version");
-  }
   const h = c.fields, size = data.byteLength;
+  const version = h.has("scene_version") ? h.get("scene_version") : 1; // format 1 files have no such field
+  if (!["i64", "f64", undefined].includes(c.types.get("scene_version")) || !READABLE_VERSIONS.includes(version)) {
+    throw new CodecError(`scene format version ${version} is not supported (this build reads ${READABLE_VERSIONS.join(", ")})`, "unsupported-version");
+  }
   const n = intField(c, "n", 0, MAX_GAUSSIANS);
   if (n > 64 * size + 64) throw new CodecError(`scene header claims ${n} Gaussians in ${size} bytes`, "limit");
   const quality = h.get("quality");
@@ -192,6 +206,11 @@ export async function decodeScene(data) {
   const odv = new DataView(originB.buffer, originB.byteOffset, 24);
   const origin = [odv.getFloat64(0, true), odv.getFloat64(8, true), odv.getFloat64(16, true)];
   if (!origin.every(Number.isFinite)) throw corrupt("scene header has a non-finite origin");
+  // format 1: steps implied by the preset, no offsets
+  const sstep = version === 1 ? preset.scaleStep : floatField(c, "scale_step", 1e-6, 16.0);
+  const soff = version === 1 ? 0.0 : floatField(c, "scale_offset", -16.0, 16.0);
+  const gstep = version === 1 ? preset.colorStep : floatField(c, "color_step", 1e-6, 16.0);
+  const coff = version === 1 ? 0.0 : floatField(c, "color_offset", -16.0, 16.0);
   const { sceneFamily, opacity: opacityTables } = await tables();
   const stream = streamParts(c);
 
@@ -240,7 +259,7 @@ export async function decodeScene(data) {
   const sv = [];
   for (let j = 0; j < 3; j++) {
     const { sym, lo } = [s0, s1, s2][j], v = new Float64Array(n);
-    for (let i = 0; i < n; i++) { v[i] = sym[i] + lo; logScales[3 * i + j] = v[i] * preset.scaleStep; }
+    for (let i = 0; i < n; i++) { v[i] = sym[i] + lo; logScales[3 * i + j] = v[i] * sstep + soff; }
     sv.push(v);
   }
   // fine positions
@@ -301,19 +320,21 @@ export async function decodeScene(data) {
   }
   // DC colour: g, r - g, b - g
   const ccls = new Int32Array(n), cstep = new Float64Array(n);
-  for (let i = 0; i < n; i++) { ccls[i] = Math.min(ocls[i], preset.relaxColor); cstep[i] = preset.colorStep * (1 << ccls[i]); }
+  for (let i = 0; i < n; i++) { ccls[i] = Math.min(ocls[i], preset.relaxColor); cstep[i] = gstep * (1 << ccls[i]); }
   const g = await offsetCat("color_g", ccls, OPACITY_CLASSES);
   const cr = await offsetCat("color_r", ccls, OPACITY_CLASSES);
   const cb = await offsetCat("color_b", ccls, OPACITY_CLASSES);
   const shDc = new Float32Array(3 * n);
   for (let i = 0; i < n; i++) {
     const gv = g.sym[i] + g.lo;
-    shDc[3 * i + 1] = gv * cstep[i];
-    shDc[3 * i] = (gv + cr.sym[i] + cr.lo) * cstep[i];
-    shDc[3 * i + 2] = (gv + cb.sym[i] + cb.lo) * cstep[i];
+    shDc[3 * i + 1] = gv * cstep[i] + coff;
+    shDc[3 * i] = (gv + cr.sym[i] + cr.lo) * cstep[i] + coff;
+    shDc[3 * i + 2] = (gv + cb.sym[i] + cb.lo) * cstep[i] + coff;
   }
-  let shRest = new Float32Array(0);
-  if (k) {
+  let shRest = new Float32Array(n * 3 * k);
+  if (version > 1) {
+    for (let band = 1; band <= deg; band++) await decodeShBand(c, stream, band, n, k, shRest);
+  } else if (k) {
     const mcb = intField(c, "sh_codebook", n === 0 ? 0 : 1, 1 << 16);
     const raw = section(c, "sh_codebook");
     if (raw.length !== mcb * 3 * k * 2) throw corrupt("SH codebook section has the wrong size");
@@ -321,10 +342,42 @@ export async function decodeScene(data) {
     const book = new Float32Array(mcb * 3 * k);
     for (let i = 0; i < book.length; i++) book[i] = halfToFloat(rdv.getUint16(2 * i, true));
     const labels = await decodeCategorical(stream("sh_index"), n, Math.max(mcb, 1), null, 1, "sh_index");
-    shRest = new Float32Array(n * 3 * k);
     const w = 3 * k;
     for (let i = 0; i < n; i++) for (let j = 0, src = labels[i] * w; j < w; j++) shRest[i * w + j] = book[src + j];
   }
   if (![means, logScales, shDc, shRest].every(allFinite)) throw corrupt("decoded attributes are not finite");
   return { n, shDegree: deg, means, logScales, quats, opacity, shDc, shRest };
+}
+
+/** Format 2 SH band `band` (1..3) into `shRest` ([n*k*3], coefficient-major, RGB innermost): one
+ * table per coefficient, each coefficient's RGB triple one symbol ((r*kk + g)*kk + b) when
+ * kk^3 <= SH_JOINT_MAX, else one table per coefficient and channel; value = lo + symbol on the
+ * band's grid (step, offset), float64 then float32 as quantize.uniform_offset_from_int. */
+async function decodeShBand(c, stream, band, n, k, shRest) {
+  const [c0, c1] = SH_BANDS[band - 1], nb = c1 - c0;
+  const bstep = floatField(c, `sh_${band}_step`, 1e-6, 16.0);
+  const boff = floatField(c, `sh_${band}_offset`, -16.0, 16.0);
+  const lo = intField(c, `sh_${band}_lo`, -(2 ** 40), 2 ** 40);
+  const kk = intField(c, `sh_${band}_k`, 1, MAX_ALPHABET);
+  const joint = kk ** 3 <= SH_JOINT_MAX;
+  const width = joint ? nb : 3 * nb, alphabet = joint ? kk ** 3 : kk;
+  const count = n * width;
+  const ctx = new Int32Array(count);
+  for (let i = 0; i < count; i++) ctx[i] = i % width;
+  const what = `sh_${band}`;
+  const sym = await decodeCategorical(stream(what), count, alphabet, ctx, width, what);
+  const value = (q) => (q + lo) * bstep + boff;
+  for (let i = 0; i < n; i++) {
+    const dst = i * 3 * k + 3 * c0, src = i * width;
+    if (joint) {
+      for (let j = 0; j < nb; j++) {
+        const s = sym[src + j];
+        shRest[dst + 3 * j] = value(Math.floor(s / (kk * kk)));
+        shRest[dst + 3 * j + 1] = value(Math.floor(s / kk) % kk);
+        shRest[dst + 3 * j + 2] = value(s % kk);
+      }
+    } else {
+      for (let j = 0; j < width; j++) shRest[dst + j] = value(sym[src + j]);
+    }
+  }
 }

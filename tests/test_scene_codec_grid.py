@@ -1,0 +1,100 @@
+"""Scene format 2: steps in the header, the input's own grid recognised, SH coded per band;
+format 1 files still decode."""
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from codec.scene import GaussianScene, SceneCodec
+from codec.scene.presets import get_preset
+from codec.scene.quantize import fixed_point_step, grid_of
+
+FIXTURE = Path(__file__).parent / "scene_fixtures" / "v1_sh1.gsz"
+
+
+def test_format_1_file_still_decodes():
+    """Written by the format-1 encoder (commit 8167e96: 300 Gaussians, SH degree 1, quality 3);
+    the hash is of that decoder's output arrays."""
+    d = SceneCodec.decode_bytes(FIXTURE.read_bytes())
+    assert len(d) == 300 and d.sh_degree == 1
+    h = hashlib.sha256(b"".join(a.tobytes() for a in d.arrays().values())).hexdigest()
+    assert h == "e4ba0d42b8070176d753c29e8e06cf58c2cbe432bf937ffdcb95dc0d083f0148"
+
+
+def test_grid_recognition():
+    rng = np.random.default_rng(0)
+    on = (rng.integers(0, 256, 5000) - 127.5) / 38.25  # SPZ's colour grid (offset half a step)
+    step, off = grid_of(on.astype(np.float32), 0.035)
+    assert step == pytest.approx(1 / 38.25, rel=1e-6) and off == pytest.approx(0.5 / 38.25, rel=1e-4)
+    assert grid_of(rng.normal(size=5000), 0.035) == (0.035, 0.0)  # float data: the nominal step
+    coarse = rng.integers(-3, 4, 5000) / 4.0
+    assert grid_of(coarse, 0.3) == (0.25, 0.0)  # the grid, finer than the step
+    assert grid_of(coarse, 0.6) == (0.6, 0.0)  # a grid under half the step: the nominal step
+    assert fixed_point_step(rng.integers(-9000, 9000, 100) / 4096) == 2.0 ** -12
+    assert fixed_point_step(rng.normal(size=100)) is None
+
+
+def _spz_like(n=3000, seed=1):
+    """Attributes on SPZ's grids: 12-bit fixed-point means, log-scales in 1/16, colours in
+    1/38.25 (offset), opacity in 1/255, SH band 1 in 1/16, bands 2-3 in 1/8."""
+    rng = np.random.default_rng(seed)
+    means = rng.integers(-4000, 4000, (n, 3)) / 4096.0
+    log_scales = rng.integers(-100, -40, (n, 3)) / 16.0
+    dc = (rng.integers(60, 200, (n, 3)) - 127.5) / 38.25
+    alpha = rng.integers(1, 255, n) / 255.0
+    rest = np.zeros((n, 15, 3))
+    rest[:, :3] = np.round(rng.normal(0, 0.1, (n, 3, 3)) * 16) / 16
+    rest[:, 3:] = np.round(rng.normal(0, 0.06, (n, 12, 3)) * 8) / 8
+    return GaussianScene(means, log_scales, rng.normal(size=(n, 4)), np.log(alpha / (1 - alpha)), dc, rest)
+
+
+@pytest.mark.parametrize("quality", [1, 3])
+def test_input_on_a_grid_is_kept_exactly(quality):
+    s = _spz_like()
+    codec = SceneCodec(quality=quality)
+    d = codec.decode(codec.encode(s))
+    o = s.subset(codec.last_order)
+    assert np.abs(d.sh_rest - o.sh_rest).max() < 1e-5  # grids 1/16 and 1/8 >= every SH step used here
+    if quality == 1:  # steps 1/8 and 0.07 are over twice the grids: the preset's own, its bounds
+        assert np.abs(d.log_scales - o.log_scales).max() <= 1 / 16 + 1e-6
+        assert np.abs(d.sh_dc - o.sh_dc).max() <= 0.07 * 4 / 2 + 1e-5  # step x f, f <= 4 (low opacity)
+    else:  # steps 1/24 and 0.035 are finer than the grids 1/16 and 1/38.25: exact
+        assert np.abs(d.log_scales - o.log_scales).max() < 1e-5
+        assert np.abs(d.sh_dc - o.sh_dc).max() < 1e-5
+        small = np.median(o.log_scales, axis=1) < -4.5  # fully refined positions
+        assert np.abs(d.means[small] - o.means[small]).max() < 1e-6
+
+
+def test_float_sh_within_the_step_both_symbol_layouts():
+    """Narrow SH (joint RGB symbols) and wide SH (a symbol per channel) stay within half a step."""
+    rng = np.random.default_rng(2)
+    n = 2000
+    for spread in (0.05, 2.0):
+        rest = rng.normal(0, spread, (n, 8, 3))
+        s = GaussianScene(rng.normal(size=(n, 3)), np.full((n, 3), -3.0), rng.normal(size=(n, 4)), rng.normal(0, 1, n),
+                          rng.normal(size=(n, 3)), rest)
+        codec = SceneCodec(quality=3)
+        d = codec.decode(codec.encode(s))
+        err = np.abs(d.sh_rest - s.sh_rest[codec.last_order]).max()
+        assert err <= get_preset(3).color_step / 2 + 1e-5
+
+
+def test_far_shell_does_not_coarsen_the_position_grid():
+    """10 % of the Gaussians on a shell at radius 200 around an object of radius ~0.5: the grid
+    step follows the object (at most 8 times its bulk's extent / 2^pos_bits), not the shell."""
+    from codec.scene.codec import quantization_grid
+
+    rng = np.random.default_rng(4)
+    shell = rng.normal(size=(100, 3))
+    means = np.vstack([rng.uniform(-0.5, 0.5, (900, 3)), 200 * shell / np.linalg.norm(shell, axis=1, keepdims=True)])
+    n = len(means)
+    s = GaussianScene(means, np.full((n, 3), -4.0), np.tile([1.0, 0, 0, 0], (n, 1)), np.zeros(n), np.zeros((n, 3)))
+    _, step = quantization_grid(s, get_preset(1))
+    assert step <= 8 * 1.0 / 2 ** get_preset(1).pos_bits
+    codec = SceneCodec(quality=1)
+    d = codec.decode(codec.encode(s))
+    orig = s.means[codec.last_order]
+    inner = np.linalg.norm(orig, axis=1) < 1
+    assert np.abs(d.means[inner] - orig[inner]).max() < 0.01  # the shell's extent / 2^12 would be 0.1
