@@ -28,6 +28,8 @@ from codec.scene import SceneCodec, read  # noqa: E402
 from codec.scene.evaluate import orbit_cameras  # noqa: E402
 from codec.scene.render import render  # noqa: E402
 
+from bench_scene import _best  # noqa: E402  (this folder is on sys.path when run as a script)
+
 PEER_COMMIT = "52039ef"  # the last commit with the per-tile renderer
 
 
@@ -44,15 +46,6 @@ def load_peer(commit: str):
     sys.modules[spec.name] = mod
     spec.loader.exec_module(mod)
     return mod
-
-
-def _timed(fn, repeat: int):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return out, best
 
 
 def main(argv=None) -> int:
@@ -74,10 +67,10 @@ def main(argv=None) -> int:
         peer = load_peer(PEER_COMMIT)
         print(f"{args.scene.name}: {len(scene)} Gaussians, {args.size} px, busy core: {bool(busy)}")
         for k, cam in enumerate(orbit_cameras(scene, 8, args.size)[:args.views]):
-            new, t_new = _timed(lambda: render(scene, cam), args.repeat)
+            new, t_new = _best(lambda: render(scene, cam), args.repeat)
             line = f"  view {k}: this renderer {t_new:.2f} s"
             if peer is not None:
-                old, t_old = _timed(lambda: peer.render(scene, cam), args.repeat)
+                old, t_old = _best(lambda: peer.render(scene, cam), args.repeat)
                 line += f", {PEER_COMMIT} {t_old:.2f} s ({t_old / t_new:.1f}x), max |diff| {(new - old).abs().max():.2g}"
             print(line, flush=True)
         if not args.no_eval:
