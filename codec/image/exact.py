@@ -35,7 +35,6 @@ ACT_BITS = 14  # activation unit 2**-14 (pixels in [0, 1] carry 14 fractional bi
 WEIGHT_BITS = 15  # a layer's largest |weight| becomes about 2**15 units
 DIST_BITS = 10  # VQ distances compare residuals on a 2**-10 grid
 _SAFE = 2.0 ** 53  # integers below this are exact in float64, and so are their sums
-_CHUNK = 8192  # positions per distance block
 
 
 def to_grid(x: torch.Tensor, bits: int = ACT_BITS) -> torch.Tensor:
@@ -137,7 +136,9 @@ def _run(ops: list, a: torch.Tensor) -> torch.Tensor:
 
 
 class _Codebooks:
-    """One VQ stage on integer units: lookup on the activation grid, nearest codeword exactly."""
+    """One VQ stage on integer units: the stage's own lookup and nearest-codeword search, given
+    its codebook on the activation grid and, for distances, on a coarser grid where every
+    distance is an exact integer."""
 
     def __init__(self, vq: MultiCodebookVQ) -> None:
         self.vq = vq
@@ -146,25 +147,16 @@ class _Codebooks:
         # |r|, |c| <= bound keeps ||r||^2 - 2 r.c + ||c||^2 (at most 4 d bound^2) below 2**53
         self.bound = math.floor(math.sqrt(_SAFE / (4 * vq.dim)))
         self.dist_words = to_grid(cb, DIST_BITS).clamp(-self.bound, self.bound)
-        self.dist_norms = (self.dist_words * self.dist_words).sum(-1).unsqueeze(1)  # [M, 1, K]
 
     def lookup(self, idx: torch.Tensor) -> torch.Tensor:
         """``[B, M, h, w]`` int64 -> ``[B, M*d, h, w]`` activation units."""
-        b, m, h, w = idx.shape
-        flat = idx.transpose(0, 1).reshape(m, -1)
-        vecs = torch.stack([self.words[g][flat[g]] for g in range(m)])
-        return self.vq._merge(vecs, torch.Size((b, m * self.vq.dim, h, w)))
+        return self.vq.lookup(idx, self.words)
 
     def indices(self, a: torch.Tensor) -> torch.Tensor:
         """Nearest codeword per group, ``[B, M*d, h, w]`` units -> ``[B, M, h, w]`` int64; ties
         go to the lowest index (``argmin`` returns the first minimum)."""
-        flat = torch.round(self.vq._split(a) * 2.0 ** (DIST_BITS - ACT_BITS)).clamp(-self.bound, self.bound)
-        parts = []
-        for r in flat.split(_CHUNK, dim=1):
-            d = (r * r).sum(-1, keepdim=True) - 2 * (r @ self.dist_words.transpose(1, 2)) + self.dist_norms
-            parts.append(d.argmin(-1))
-        b, _, h, w = a.shape
-        return torch.cat(parts, dim=1).reshape(self.vq.groups, b, h, w).transpose(0, 1)
+        r = torch.round(a * 2.0 ** (DIST_BITS - ACT_BITS)).clamp(-self.bound, self.bound)
+        return self.vq.indices(r, self.dist_words)
 
 
 class ExactModel:

@@ -60,18 +60,21 @@ class MultiCodebookVQ(nn.Module):
         return (flat.pow(2).sum(-1, keepdim=True) - 2 * flat @ cb.transpose(1, 2) + cb.pow(2).sum(-1).unsqueeze(1)).clamp_min(0)
 
     # -- inference --------------------------------------------------------------------------
-    def indices(self, x: torch.Tensor) -> torch.Tensor:
-        """Nearest codeword per group: ``[B, M*d, h, w]`` -> ``[B, M, h, w]`` int64."""
+    def indices(self, x: torch.Tensor, codebook: torch.Tensor | None = None) -> torch.Tensor:
+        """Nearest codeword per group: ``[B, M*d, h, w]`` -> ``[B, M, h, w]`` int64 (ties go to
+        the lowest index); ``codebook`` ``[M, K, d]`` as in :meth:`distances`."""
         flat = self._split(x)
-        idx = torch.cat([self.distances(c).argmin(-1) for c in flat.split(_CHUNK, dim=1)], dim=1)
+        idx = torch.cat([self.distances(c, codebook).argmin(-1) for c in flat.split(_CHUNK, dim=1)], dim=1)
         b, _, h, w = x.shape
         return idx.reshape(self.groups, b, h, w).transpose(0, 1)
 
-    def lookup(self, idx: torch.Tensor) -> torch.Tensor:
-        """Codewords for indices: ``[B, M, h, w]`` -> ``[B, M*d, h, w]``."""
+    def lookup(self, idx: torch.Tensor, codebook: torch.Tensor | None = None) -> torch.Tensor:
+        """Codewords for indices: ``[B, M, h, w]`` -> ``[B, M*d, h, w]``; ``codebook`` as in
+        :meth:`distances`."""
+        cb = self.codebook if codebook is None else codebook
         b, m, h, w = idx.shape
         flat = idx.transpose(0, 1).reshape(m, -1)
-        vecs = torch.stack([self.codebook[g][flat[g]] for g in range(m)])
+        vecs = torch.stack([cb[g][flat[g]] for g in range(m)])
         return self._merge(vecs, torch.Size((b, m * self.dim, h, w)))
 
     # -- training ---------------------------------------------------------------------------
