@@ -88,14 +88,14 @@ def load_image_model(model_id: str | None = None, weights_dir: Path | None = Non
     _load_inference_state(model, tensors)
     model.eval()
     precision = int(entry["precision"])
-    names = ["tables.coarse"] + [f"tables.fine.{s}" for s in range(config.num_qualities)]
+    names = ["tables.coarse"] + [f"tables.fine.{s}" for s in range(config.num_stages)]
     tables = tuple(FrequencyTables(tensors[n].reshape(-1, config.codebook_size).numpy().astype(np.int64), precision)
                    for n in names)
     groups = (config.coarse_groups, *config.fine_groups)
     return LoadedModel(model_id, model, tables, groups, entry)
 
 
-def _load_inference_state(model: ImageModel, tensors: dict[str, torch.Tensor]) -> None:
+def _load_inference_state(model: ImageModel, tensors: dict[str, torch.Tensor], partial: bool = False) -> None:
     state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
     reference = model.state_dict()
     for name, value in state.items():
@@ -103,7 +103,7 @@ def _load_inference_state(model: ImageModel, tensors: dict[str, torch.Tensor]) -
             raise WeightsError(f"weights do not fit the model: unexpected tensor {name}")
         state[name] = value.to(reference[name].dtype)
     missing = [k for k in reference if k not in state and not k.endswith(TRAINING_ONLY)]
-    if missing:
+    if missing and not partial:
         raise WeightsError(f"weights do not fit the model: missing {missing[0]}")
     model.load_state_dict(state, strict=False)
 
@@ -155,17 +155,57 @@ def _export_state(model: ImageModel, tables: list[np.ndarray], path: Path) -> st
     return sha256_file(path)
 
 
-def load_model_weights(model: ImageModel, path: Path) -> None:
-    """Start training from an exported weights file (priors warm-started from its tables)."""
-    tensors = load_file(str(path))
-    _load_inference_state(model, tensors)
-    with torch.no_grad():
-        for vq in [model.coarse_vq, *model.fine_vq]:
-            vq.ema_sum.copy_(vq.codebook)
-            vq.ema_count.fill_(1.0)
-        priors = [model.coarse_prior, *model.fine_prior]
-        names = ["tables.coarse"] + [f"tables.fine.{s}" for s in range(len(model.fine_prior))]
-        for prior, name in zip(priors, names):
-            freqs = tensors[name].double()
-            prior.counts.copy_((freqs / freqs.sum(-1, keepdim=True) * 10).float())
+def load_model_weights(model: ImageModel, path: Path, partial: bool = False) -> list[str]:
+    """Start training from an exported weights file (priors warm-started from its tables).
 
+    ``partial``: load only the parts (top-level modules, each fine stage's quantizer and prior)
+    whose tensors all fit ``model``, for a new architecture that keeps some of an old one's parts;
+    returns the names of the parts left as they were (always empty without ``partial``).
+    """
+    tensors = load_file(str(path))
+    skipped: list[str] = []
+    if partial:
+        tensors, skipped = _fitting_parts(model, tensors)
+    _load_inference_state(model, tensors, partial)
+    with torch.no_grad():
+        levels = [("coarse_vq", "coarse_prior", "tables.coarse")] + \
+            [(f"fine_vq.{s}", f"fine_prior.{s}", f"tables.fine.{s}") for s in range(len(model.fine_prior))]
+        for vq_name, prior_name, table in levels:
+            if vq_name not in skipped:
+                vq = model.get_submodule(vq_name)
+                vq.ema_sum.copy_(vq.codebook)
+                vq.ema_count.fill_(1.0)
+            if prior_name not in skipped and table in tensors:
+                freqs = tensors[table].double()
+                model.get_submodule(prior_name).counts.copy_((freqs / freqs.sum(-1, keepdim=True) * 10).float())
+    return skipped
+
+
+def _part(name: str) -> str:
+    """The part a state-dict name belongs to: ``fine_vq.3.codebook`` -> ``fine_vq.3``."""
+    head = name.split(".")
+    return ".".join(head[:2]) if head[0] in ("fine_vq", "fine_prior") else head[0]
+
+
+def _fitting_parts(model: ImageModel, tensors: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """``tensors`` reduced to the parts of ``model`` that they fill completely with fitting shapes
+    (a stage's table goes with its prior); the names of the other parts."""
+    reference = model.state_dict()
+    given = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    parts = {_part(k) for k in reference}
+    bad = {_part(k) for k, v in reference.items()
+           if not k.endswith(TRAINING_ONLY) and (k not in given or given[k].shape != v.shape)}
+    bad |= {_part(k) for k, v in given.items() if k not in reference or reference[k].shape != v.shape}
+    kept = {f"model.{k}": v for k, v in given.items() if _part(k) in parts - bad}
+    for s in range(len(model.fine_prior)):
+        table = f"tables.fine.{s}"
+        if f"fine_prior.{s}" not in bad and table in tensors and \
+                tuple(tensors[table].shape) == tuple(model.fine_prior[s].counts.shape):
+            kept[table] = tensors[table]
+        else:
+            bad.add(f"fine_prior.{s}")
+    if "tables.coarse" in tensors and tuple(tensors["tables.coarse"].shape) == tuple(model.coarse_prior.counts.shape):
+        kept["tables.coarse"] = tensors["tables.coarse"]
+    else:
+        bad.add("coarse_prior")
+    return kept, sorted(parts & bad)

@@ -190,7 +190,14 @@ def main(argv: list[str] | None = None) -> int:
             print("the checkpoint has no weight EMA: the average starts from the current weights", file=sys.stderr)
     elif args.init is not None:
         from codec.weights import load_model_weights
-        load_model_weights(model, args.init)
+        skipped = load_model_weights(model, args.init, partial=True)
+        if skipped:
+            print(f"--init {args.init}: kept the new model's own {', '.join(skipped)}", file=sys.stderr)
+    if saved is None:  # k-means of new codebooks on 16 batches of their own stream
+        init_rng = np.random.default_rng([args.seed, 1])
+        objective.initialize(torch.cat([
+            bank.random_batch(args.batch, args.crop, step_generator(device, args.seed + 1, rank, i)) if device_crops
+            else bank.random_batch(args.batch, args.crop, init_rng, device) for i in range(16)]))
     state["recipe"] = recipe  # this leg's; log.jsonl holds every leg's
     # every replica draws different crops from its own stream, all replicas share parameters
     if rank:

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from codec.image.config import ImageModelConfig
+from codec.image.diagnostics import stage_diagnostics
 from codec.image.model import ImageModel
 from codec.image.quantizer import MultiCodebookVQ
 
@@ -67,10 +68,17 @@ class VQObjective:
         mse = F.mse_loss(out["x_hat"], x)
         bpp_soft = out["rate"].sum() / pixels
         loss = self.lmbda * 255**2 * mse + bpp_soft + self.commit * out["commit"] + \
-            out["commit_coarse"] + out["predict"]
+            out["commit_coarse"] + out["predict"] + out["scale"]
         stats = {f"psnr_q{quality}": _psnr_tensor(mse), f"bpp_q{quality}": (out["bits"].sum() / pixels).detach(),
-                 **{k: out[k].detach() for k in ("commit", "commit_coarse", "predict")}}
+                 **{k: out[k].detach() for k in ("commit", "commit_coarse", "predict", "scale")}}
         return loss, stats
+
+    def initialize(self, x: torch.Tensor) -> None:
+        """k-means the codebooks that are not initialized yet on ``x`` ``[B, 3, H, W]`` (a few
+        thousand latent vectors per codebook: a warm start from trained transforms)."""
+        if all(bool(vq.initialized) for vq in self.model.fine_vq):
+            return
+        self.model.initialize_codebooks(x)
 
     @torch.no_grad()
     def evaluate(self, x: torch.Tensor) -> dict:
@@ -84,6 +92,10 @@ class VQObjective:
         out["score"] = float(np.mean([out[f"psnr_q{q}"] for q in range(1, self.model.config.num_qualities + 1)]))
         usage = [vq.usage_perplexity().min().item() for vq in [self.model.coarse_vq, *self.model.fine_vq]]
         out["min_perplexity"] = min(usage)
+        top = self.model.config.num_qualities
+        out["ceiling"] = psnr(F.mse_loss(self.model.synthesis(self.model.analysis(x)).clamp(0, 1), x).item())
+        for s, stage in enumerate(stage_diagnostics(self.model, x, top)):
+            out.update({f"s{s}_{k}": v for k, v in stage.items()})
         self.model.train()
         return out
 
@@ -124,6 +136,9 @@ class HyperpriorObjective:
         p = psnr(F.mse_loss(out["x_hat"].clamp(0, 1), x).item())
         self.model.train()
         return {"psnr": p, "bpp": bpp, "score": p - 10 * bpp}
+
+    def initialize(self, x: torch.Tensor) -> None:
+        """Nothing to initialize from data (CompressAI's own initialization)."""
 
     def after_step(self, step: int) -> None:
         return None

@@ -2,9 +2,10 @@
 
 File layout (container kind "image", see docs/format.md for the container itself):
 
-header fields ``model`` (str, weights id), ``quality`` (int, stages sent), ``width``,
+header fields ``model`` (str, weights id), ``quality`` (int), ``width``,
 ``height`` (int, original pixels), ``mode`` ("RGB" | "L" | "RGBA" | "LA" | "1"), ``tile`` and ``overlap``
-(int, pixels). Sections, in this order: ``L0`` (coarse indices), ``L1`` .. ``Lq`` (fine stages),
+(int, pixels), and ``stages`` (int, fine stages sent) for models whose qualities are not stage
+prefixes (entropy-constrained qualities); without it quality q sends q stages. Sections, in this order: ``L0`` (coarse indices), ``L1`` .. ``Lq`` (fine stages),
 then ``flat`` if some tile has a single colour, then ``alpha2`` for RGBA and LA (``alpha`` in
 older files; :mod:`codec.image.alpha`). Each ``L`` section is one
 rANS stream holding the indices of every tile that is not flat for that level, tile-major, then
@@ -51,9 +52,13 @@ _STRIDE = 16  # pixels per fine latent position
 
 
 def reduce_quality(data: bytes, quality: int) -> bytes:
-    """Keep the first ``quality`` fine stages of an image file (no re-encoding)."""
+    """Keep the first ``quality`` fine stages of an image file (no re-encoding). Files of models
+    whose qualities are not prefixes of each other (their header has ``stages``) refuse."""
     c = unpack(data, "image")
     h = _Header.parse(c.header, len(data))
+    if h.stages is not None:
+        raise InvalidInputError(f"the qualities of model {h.model} are not prefixes of each other (each chooses "
+                                "its indices for its own rate): encode the image again at the lower quality")
     if not 1 <= quality <= h.quality:
         raise InvalidInputError(f"quality must be between 1 and {h.quality}, got {quality}")
     keep = {"L0", *(f"L{s}" for s in range(1, quality + 1)), "flat", *alpha_coding.SECTIONS}
@@ -114,7 +119,7 @@ class ImageCodec:
         """The fixed-point twin of ``lm``'s model that encoding and decoding run (built once)."""
         with self._lock:
             if lm.model_id not in self._exact:
-                self._exact[lm.model_id] = ExactModel(lm.model)
+                self._exact[lm.model_id] = ExactModel(lm.model, lm.tables)
             return self._exact[lm.model_id]
 
     # -- encode ------------------------------------------------------------------------------
@@ -130,7 +135,7 @@ class ImageCodec:
         tiles = tile_grid(height, width, self.tile, self.overlap)
         _check_padded_work([_latent_shape(t) for t in tiles], MAX_PADDED_PIXELS,
                            _Header(lm.model_id, q, width, height, px.mode, self.tile, self.overlap))
-        per_level: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(q + 1)]
+        per_level: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(lm.model.config.stages(q) + 1)]
         flat = _flat_tiles(px.rgb, tiles)
         for i, t in enumerate(tiles):
             if i in flat:
@@ -140,8 +145,7 @@ class ImageCodec:
             # it the latent, like the indices, is computed exactly
             y = to_grid(refine_latent(lm.model, x, q, self.refine)) if self.refine else exact.latent(x)
             indices = exact.indices_from_latent(y, q)
-            with torch.no_grad():
-                contexts = lm.model.contexts_for(indices)
+            contexts = [exact.context(level, indices, q) for level in range(len(indices))]
             for level, (idx, ctx) in enumerate(zip(indices, contexts)):
                 per_level[level].append((idx[0].cpu().numpy(), ctx[0].cpu().numpy()))
         sections = []
@@ -156,6 +160,8 @@ class ImageCodec:
             sections.append(alpha_coding.encode_section(px.alpha))
         header = {"model": lm.model_id, "quality": q, "width": width, "height": height, "mode": px.mode,
                   "tile": self.tile, "overlap": self.overlap}
+        if not lm.model.config.prefix_qualities:
+            header["stages"] = lm.model.config.stages(q)
         return pack(Container("image", header, tuple(sections)))
 
     def encode_batch(self, images: list) -> list[bytes]:
@@ -173,8 +179,11 @@ class ImageCodec:
         c = unpack(data, "image")
         h = _Header.parse(c.header, len(data))
         lm = self._model(h.model)
-        if h.quality > lm.model.config.num_qualities:
-            raise CorruptDataError(f"quality {h.quality} is above the {lm.model.config.num_qualities} of model {h.model}")
+        config = lm.model.config
+        if h.quality > config.num_qualities:
+            raise CorruptDataError(f"quality {h.quality} is above the {config.num_qualities} of model {h.model}")
+        if h.stages != (None if config.prefix_qualities else config.stages(h.quality)):
+            raise CorruptDataError(f"header stages {h.stages} do not fit quality {h.quality} of model {h.model}")
         sections = dict(c.sections)
         tiles = tile_grid(h.height, h.width, h.tile, h.overlap)
         shapes = [_latent_shape(t) for t in tiles]
@@ -182,16 +191,17 @@ class ImageCodec:
         flat = _unpack_flat(sections.get("flat", b""), len(tiles))
         coded = [i for i in range(len(tiles)) if i not in flat]
         indices: list[list[torch.Tensor]] = [[] for _ in tiles]
-        for level in range(h.quality + 1):
+        exact = self._exact_model(lm)
+        for level in range(config.stages(h.quality) + 1):
             name = f"L{level}"
             if name not in sections:
                 raise CorruptDataError(f"image file lacks section {name}")
             groups = lm.groups[level]
             sizes = [(groups, hh // 2, ww // 2) if level == 0 else (groups, hh, ww) for hh, ww in (shapes[i] for i in coded)]
             if level == 0:
-                ctxs = [lm.model.coarse_context(torch.zeros((1, *s), dtype=torch.int64)) for s in sizes]
+                ctxs = [exact.context(0, [torch.zeros((1, *s), dtype=torch.int64)], h.quality) for s in sizes]
             else:
-                ctxs = [lm.model.context(level - 1, indices[i][-1]) for i in coded]
+                ctxs = [exact.context(level, indices[i], h.quality) for i in coded]
             table_ids = np.concatenate([_table_ids(c_.numpy()[0], lm.tables[level].num_tables) for c_ in ctxs]
                                        + [np.zeros(0, np.int64)])
             try:
@@ -229,9 +239,10 @@ class ImageCodec:
 class _Header:
     """Validated header fields of an image file."""
 
-    def __init__(self, model: str, quality: int, width: int, height: int, mode: str, tile: int, overlap: int):
+    def __init__(self, model: str, quality: int, width: int, height: int, mode: str, tile: int, overlap: int,
+                 stages: int | None = None):
         self.model, self.quality, self.width, self.height = model, quality, width, height
-        self.mode, self.tile, self.overlap = mode, tile, overlap
+        self.mode, self.tile, self.overlap, self.stages = mode, tile, overlap, stages
         self.max_work = MAX_PADDED_PIXELS  # padded pixels decoding may compute (parse() lowers it)
 
     @classmethod
@@ -241,6 +252,10 @@ class _Header:
             if not isinstance(header.get(key), kind):
                 raise CorruptDataError(f"image header field {key!r} is missing or not {kind.__name__}")
         h = cls(**{k: header[k] for k in types})
+        if "stages" in header:
+            if not isinstance(header["stages"], int) or header["stages"] < 1:
+                raise CorruptDataError("image header field 'stages' is not a positive int")
+            h.stages = header["stages"]
         if h.width < 1 or h.height < 1:
             raise CorruptDataError(f"invalid image size {h.width}x{h.height}")
         pixels = h.width * h.height

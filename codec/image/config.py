@@ -34,6 +34,19 @@ class ImageModelConfig:
     ``y``; its indices are the context of the first fine stage. Quality ``q`` sends the
     coarse level and the first ``q`` fine stages, so ``len(fine_groups)`` qualities exist.
     ``latent_blocks`` residual blocks end the analysis and start the synthesis transform.
+
+    ``context`` says what the index prior of a fine stage is conditioned on: ``"previous"`` (the
+    class of the index at the same place in the level before, gmq-v1 to v5) or ``"scale"`` (the
+    class of the residual's RMS, log2, per group, predicted from the coarse level: one of
+    ``context_classes`` bins of width ``scale_step`` from ``scale_min``).
+
+    ``quality_stages`` and ``quality_rate`` (both empty, or one entry per quality) make the
+    qualities points of entropy-constrained VQ: quality q sends ``quality_stages[q-1]`` fine
+    stages, each index chosen to minimise squared latent distance plus ``quality_rate[q-1]``
+    (latent units squared per bit) times its code length. Each quality then has its own index
+    priors (``prior_classes``: the context classes of every quality side by side), since what
+    a strong rate weight picks is far more concentrated than what a weak one does. Empty: quality
+    q sends q stages by nearest codeword, and every quality is a prefix of the next.
     """
 
     hidden: int = 64  # gmq-v1/v2 used 96; 64 runs 1.57x the steps per CPU second and learned faster
@@ -44,6 +57,11 @@ class ImageModelConfig:
     fine_groups: tuple[int, ...] = (2, 4, 8, 8, 16, 16)
     codebook_size: int = 256
     context_classes: int = 16
+    context: str = "previous"
+    scale_min: float = -8.0
+    scale_step: float = 0.5
+    quality_stages: tuple[int, ...] = ()
+    quality_rate: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if any(self.latent % m for m in self.fine_groups):
@@ -54,14 +72,54 @@ class ImageModelConfig:
             raise ValueError("latent_blocks cannot be negative")
         if self.context_classes > self.codebook_size:
             raise ValueError("context_classes cannot exceed codebook_size")
+        if self.context not in ("previous", "scale"):
+            raise ValueError(f"unknown context {self.context!r} (previous or scale)")
+        if len(self.quality_rate) != len(self.quality_stages):
+            raise ValueError("quality_stages and quality_rate need one entry per quality each")
+        if any(not 1 <= s <= len(self.fine_groups) for s in self.quality_stages):
+            raise ValueError("every quality must send between 1 and len(fine_groups) stages")
+        if any(r < 0 for r in self.quality_rate):
+            raise ValueError("rate weights cannot be negative")
+        if self.scale_step <= 0 or (self.scale_min * 2 ** 14) % 1 or (self.scale_step * 2 ** 14) % 1:
+            raise ValueError("scale_min and scale_step must be multiples of 2**-14, scale_step positive")
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.fine_groups)
 
     @property
     def num_qualities(self) -> int:
-        return len(self.fine_groups)
+        return len(self.quality_stages) or len(self.fine_groups)
+
+    @property
+    def prefix_qualities(self) -> bool:
+        """True when every quality's file is the start of the next one's (``reduce_quality``)."""
+        return not self.quality_stages
+
+    @property
+    def prior_classes(self) -> int:
+        """Context classes of a fine stage's prior: ``context_classes`` per quality with its own
+        priors (a quality table), else ``context_classes``."""
+        return self.context_classes * (len(self.quality_stages) or 1)
+
+    def class_offset(self, quality: int | None) -> int:
+        """First prior class of ``quality`` (0 without a quality table or for None)."""
+        return 0 if quality is None or not self.quality_stages else (quality - 1) * self.context_classes
+
+    def stages(self, quality: int) -> int:
+        """Fine stages sent at ``quality`` (1..num_qualities)."""
+        return self.quality_stages[quality - 1] if self.quality_stages else quality
+
+    def rate_weight(self, quality: int) -> float:
+        """Weight of code length in the index choice at ``quality`` (latent units^2 per bit)."""
+        return self.quality_rate[quality - 1] if self.quality_rate else 0.0
 
     def to_json(self) -> str:
         data = dataclasses.asdict(self)
-        data["fine_groups"] = list(self.fine_groups)
+        for name in _TUPLES:
+            data[name] = list(getattr(self, name))
+        if all(data[k] == v for k, v in _LEGACY_DEFAULTS.items()):
+            data = {k: v for k, v in data.items() if k not in _LEGACY_DEFAULTS}
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -71,6 +129,14 @@ class ImageModelConfig:
         if unknown:
             raise ValueError(f"unknown model config keys: {sorted(unknown)}")
         kwargs = dict(data)
-        if "fine_groups" in kwargs:
-            kwargs["fine_groups"] = tuple(int(m) for m in kwargs["fine_groups"])
+        for name, kind in _TUPLES.items():
+            if name in kwargs:
+                kwargs[name] = tuple(kind(v) for v in kwargs[name])
         return cls(**kwargs)
+
+
+_TUPLES = {"fine_groups": int, "quality_stages": int, "quality_rate": float}
+# fields added after gmq-v5: left out of the JSON of a model that has them all at these defaults,
+# so the configs (and checkpoints) of older models read and compare as before
+_LEGACY_DEFAULTS = {"context": "previous", "scale_min": -8.0, "scale_step": 0.5, "quality_stages": [],
+                    "quality_rate": []}

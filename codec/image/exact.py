@@ -12,6 +12,11 @@ represented integer and the result cannot depend on the order of summation. Betw
 convolutions only single IEEE operations appear (multiply, divide, sqrt, comparison, rounding to
 nearest even), which are correctly rounded on every machine; no exp, log or fused kernels.
 
+Entropy-constrained index choice adds to each integer distance an integer penalty: the quality's
+rate weight times the code length of the shipped integer table, rounded once when the model is
+built. Scale contexts are bins of the fixed-point scale head's output, found by one exact integer
+division. The encoder's choices therefore depend on nothing but integers too.
+
 The fixed-point network differs from the float one by rounding: on Kodak with gmq-v5 the decoded
 PSNR moves by at most a few thousandths of a dB (README, "Exact decoding"). Training and
 refinement keep the float modules; only the codec's encode and decode go through this module.
@@ -21,9 +26,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from entropy import FrequencyTables
 
 from .layers import GDN, ResidualBlock
 from .model import ImageModel
@@ -144,34 +153,45 @@ class _Codebooks:
         self.vq = vq
         cb = vq.codebook.detach()
         self.words = to_grid(cb)  # [M, K, d] activation units
-        # |r|, |c| <= bound keeps ||r||^2 - 2 r.c + ||c||^2 (at most 4 d bound^2) below 2**53
-        self.bound = math.floor(math.sqrt(_SAFE / (4 * vq.dim)))
+        # |r|, |c| <= bound keeps ||r||^2 - 2 r.c + ||c||^2 (at most 4 d bound^2) below 2**52,
+        # and a penalty below 2**52 keeps the sum below 2**53
+        self.bound = math.floor(math.sqrt(_SAFE / 2 / (4 * vq.dim)))
         self.dist_words = to_grid(cb, DIST_BITS).clamp(-self.bound, self.bound)
 
     def lookup(self, idx: torch.Tensor) -> torch.Tensor:
         """``[B, M, h, w]`` int64 -> ``[B, M*d, h, w]`` activation units."""
         return self.vq.lookup(idx, self.words)
 
-    def indices(self, a: torch.Tensor) -> torch.Tensor:
-        """Nearest codeword per group, ``[B, M*d, h, w]`` units -> ``[B, M, h, w]`` int64; ties
-        go to the lowest index (``argmin`` returns the first minimum)."""
+    def indices(self, a: torch.Tensor, penalty: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """Codeword of least distance (plus ``penalty``: integer ``[M, G, K]`` in squared units
+        of ``2**-DIST_BITS``, and contexts) per group, ``[B, M*d, h, w]`` units -> ``[B, M, h, w]``
+        int64; ties go to the lowest index (``argmin`` returns the first minimum)."""
         r = torch.round(a * 2.0 ** (DIST_BITS - ACT_BITS)).clamp(-self.bound, self.bound)
-        return self.vq.indices(r, self.dist_words)
+        return self.vq.indices(r, self.dist_words, penalty)
 
 
 class ExactModel:
     """Fixed-point twin of an :class:`ImageModel` for coding (no gradients, float64 on CPU).
 
-    Built from the model's current weights; rebuild it after the weights change.
+    Built from the model's current weights and, for entropy-constrained qualities, the shipped
+    integer tables of every level (coarse first, as :class:`codec.weights.LoadedModel` holds
+    them); rebuild it after either changes.
     """
 
-    def __init__(self, model: ImageModel) -> None:
+    def __init__(self, model: ImageModel, tables: tuple[FrequencyTables, ...] | None = None) -> None:
+        self.config = c = model.config
+        self.model = model
         self.analysis = _compile(model.analysis.layers)
         self.synthesis = _compile(model.synthesis.layers)
         self.coarse_analysis = _compile(model.coarse_analysis.layers)
         self.coarse_synthesis = _compile(model.coarse_synthesis.layers)
+        self.scale_synthesis = _compile(model.scale_synthesis.layers) if c.context == "scale" else None
         self.coarse_vq = _Codebooks(model.coarse_vq)
         self.fine_vq = [_Codebooks(vq) for vq in model.fine_vq]
+        # code length in bits of every (group, class, codeword) of each fine stage, float64
+        self.lengths = [] if tables is None else [
+            (t.precision - torch.from_numpy(np.array(t.freqs, dtype=np.float64)).log2()).reshape(m, -1, c.codebook_size)
+            for t, m in zip(tables[1:], c.fine_groups)]
 
     @torch.no_grad()
     def latent(self, x: torch.Tensor) -> torch.Tensor:
@@ -179,20 +199,47 @@ class ExactModel:
         return _run(self.analysis, to_grid(x.cpu()))
 
     @torch.no_grad()
-    def indices_from_latent(self, y: torch.Tensor, stages: int) -> list[torch.Tensor]:
-        """``y`` in activation units -> ``[iz, i_0, ..., i_{stages-1}]`` int64 index tensors."""
+    def context(self, level: int, indices: list[torch.Tensor], quality: int) -> torch.Tensor:
+        """Integer context classes of ``level`` (0 coarse, s+1 fine stage s) at ``quality`` from
+        the levels before it, ``indices`` ``[iz, i_0, ...]`` (at least ``level`` of them; the
+        coarse level needs only the shape of ``indices[0]``)."""
+        if level == 0:
+            return self.model.coarse_context(indices[0])
+        c = self.config
+        offset = c.class_offset(quality)
+        if self.scale_synthesis is None:
+            return self.model.context(level - 1, indices[level - 1].cpu()) + offset
+        a = _run(self.scale_synthesis, self.coarse_vq.lookup(indices[0].cpu()))
+        start = sum(c.fine_groups[:level - 1])
+        a = a[:, start:start + c.fine_groups[level - 1]]
+        # exact: both operands are integers below 2**53 and IEEE division rounds correctly
+        bins = torch.floor((a - c.scale_min * 2.0 ** ACT_BITS) / (c.scale_step * 2.0 ** ACT_BITS))
+        return bins.clamp(0, c.context_classes - 1).long() + offset
+
+    @torch.no_grad()
+    def indices_from_latent(self, y: torch.Tensor, quality: int) -> list[torch.Tensor]:
+        """``y`` in activation units -> ``[iz, i_0, ..., i_{S-1}]`` int64 index tensors of
+        ``quality`` (S stages, chosen with its rate weight)."""
+        c = self.config
+        weight = c.rate_weight(quality)
+        if weight > 0 and not self.lengths:
+            raise ValueError("entropy-constrained qualities need the model's tables")
         iz = self.coarse_vq.indices(_run(self.coarse_analysis, y))
         residual = y - _run(self.coarse_synthesis, self.coarse_vq.lookup(iz))
         out = [iz]
-        for vq in self.fine_vq[:stages]:
-            idx = vq.indices(residual)
+        for s, vq in enumerate(self.fine_vq[:c.stages(quality)]):
+            penalty = None
+            if weight > 0:
+                units = torch.round(self.lengths[s] * (weight * 2.0 ** (2 * DIST_BITS))).clamp_max(_SAFE / 2)
+                penalty = (units, self.context(s + 1, out, quality))
+            idx = vq.indices(residual, penalty)
             residual = residual - vq.lookup(idx)
             out.append(idx)
         return out
 
     @torch.no_grad()
     def decode(self, indices: list[torch.Tensor]) -> torch.Tensor:
-        """``[iz, i_0, ..., i_{q-1}]`` -> ``x_hat`` ``[B, 3, H, W]`` float64 (not clamped)."""
+        """``[iz, i_0, ..., i_{S-1}]`` -> ``x_hat`` ``[B, 3, H, W]`` float64 (not clamped)."""
         y = _run(self.coarse_synthesis, self.coarse_vq.lookup(indices[0].cpu()))
         for vq, idx in zip(self.fine_vq, indices[1:]):
             y = y + vq.lookup(idx.cpu())

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .quantizer import _all_reduce_mean
+from .quantizer import _all_reduce_mean, _distributed
 
 __all__ = ["ContextPrior", "codeword_classes", "LOG2"]
 
@@ -29,6 +29,10 @@ class ContextPrior(nn.Module):
         self.groups, self.classes, self.codebook_size, self.decay = groups, classes, codebook_size, decay
         self.register_buffer("counts", torch.ones(groups, classes, codebook_size))
 
+    def code_lengths(self) -> torch.Tensor:
+        """Ideal code length in bits of every (group, class, codeword): ``[M, G, K]``."""
+        return -(self.counts / self.counts.sum(-1, keepdim=True)).log2()
+
     def log_probs(self, ctx: torch.Tensor) -> torch.Tensor:
         """Natural-log probabilities ``[M, N, K]`` for contexts ``[B, M, h, w]`` (N = B*h*w)."""
         table = (self.counts / self.counts.sum(-1, keepdim=True)).log()  # [M, G, K]
@@ -42,13 +46,20 @@ class ContextPrior(nn.Module):
         return nll.flatten(1).sum(1) / LOG2
 
     @torch.no_grad()
-    def update(self, idx: torch.Tensor, ctx: torch.Tensor) -> None:
-        """EMA of the joint counts of (context class, index) per group."""
-        flat = (ctx * self.codebook_size + idx).transpose(0, 1).reshape(self.groups, -1)
+    def update(self, idx: torch.Tensor, ctx: torch.Tensor, active: bool = True) -> None:
+        """EMA of the joint counts of (context class, index) per group. An inactive update
+        counts nothing; replicas of a distributed run still take part in the reduction (they
+        may draw different qualities), and the EMA moves only where some replica counted."""
         fresh = torch.zeros(self.groups, self.classes * self.codebook_size, device=idx.device)
-        fresh.scatter_add_(1, flat, torch.ones_like(flat, dtype=fresh.dtype))
+        if active:
+            flat = (ctx * self.codebook_size + idx).transpose(0, 1).reshape(self.groups, -1)
+            fresh.scatter_add_(1, flat, torch.ones_like(flat, dtype=fresh.dtype))
+        elif not _distributed():
+            return
         fresh = fresh.view_as(self.counts)
         _all_reduce_mean(fresh)
+        if not active and not bool(fresh.any()):
+            return
         # counts are kept at the scale of "uses per batch" plus a floor that keeps every symbol possible
         self.counts.mul_(self.decay).add_(fresh, alpha=1 - self.decay).clamp_(min=1e-4)
 

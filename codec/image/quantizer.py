@@ -1,8 +1,10 @@
 """Multi-codebook vector quantization: one stage of the cascade.
 
 A stage splits a ``[B, M*d, h, w]`` latent into M groups of d channels; group m is quantized by
-its own codebook ``[K, d]``. Assignment is the nearest codeword, in training and at inference
-alike (training/inference mismatch is what made naive Gumbel sampling fail on CPU budgets).
+its own codebook ``[K, d]``. Assignment is the nearest codeword, or with a ``penalty`` (code
+lengths weighted by the rate trade-off) the codeword of least distance plus penalty: entropy-
+constrained VQ. The rule is the same in training and at inference (training/inference mismatch
+is what made naive Gumbel sampling fail on CPU budgets).
 Codebooks learn by exponential-moving-average k-means, and codewords that fall out of use are
 re-seeded from current latents. Under the mixture-of-Gaussians view, codewords are the mixture
 means, ``temperature`` their shared variance and the index prior their weights; the soft
@@ -15,7 +17,11 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-__all__ = ["MultiCodebookVQ"]
+__all__ = ["MultiCodebookVQ", "Penalty"]
+
+# (lengths [M, G, K], ctx [B, M, h, w]): the cost added to the squared distance of codeword k
+# of group m at a position whose context class is c is lengths[m, c, k] (distance units)
+Penalty = tuple[torch.Tensor, torch.Tensor]
 
 _CHUNK = 8192  # positions per distance block: bounds memory to _CHUNK * M * K floats
 
@@ -43,7 +49,7 @@ class MultiCodebookVQ(nn.Module):
         self.register_buffer("initialized", torch.zeros((), dtype=torch.bool))
 
     # -- layout helpers -------------------------------------------------------------------
-    def _split(self, x: torch.Tensor) -> torch.Tensor:
+    def split(self, x: torch.Tensor) -> torch.Tensor:
         """``[B, M*d, h, w]`` -> ``[M, B*h*w, d]``."""
         b, _, h, w = x.shape
         return x.reshape(b, self.groups, self.dim, h * w).permute(1, 0, 3, 2).reshape(self.groups, -1, self.dim)
@@ -59,14 +65,32 @@ class MultiCodebookVQ(nn.Module):
         cb = self.codebook if codebook is None else codebook
         return (flat.pow(2).sum(-1, keepdim=True) - 2 * flat @ cb.transpose(1, 2) + cb.pow(2).sum(-1).unsqueeze(1)).clamp_min(0)
 
+    def _flat_penalty(self, penalty: Penalty) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(lengths [M, G, K], ctx [M, N])`` from a :data:`Penalty`."""
+        lengths, ctx = penalty
+        return lengths, ctx.transpose(0, 1).reshape(self.groups, -1)
+
+    @staticmethod
+    def _gather(lengths: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
+        """``lengths [M, G, K]``, ``ctx [M, n]`` -> ``[M, n, K]``."""
+        return torch.stack([lengths[g][ctx[g]] for g in range(lengths.shape[0])])
+
     # -- inference --------------------------------------------------------------------------
-    def indices(self, x: torch.Tensor, codebook: torch.Tensor | None = None) -> torch.Tensor:
-        """Nearest codeword per group: ``[B, M*d, h, w]`` -> ``[B, M, h, w]`` int64 (ties go to
-        the lowest index); ``codebook`` ``[M, K, d]`` as in :meth:`distances`."""
-        flat = self._split(x)
-        idx = torch.cat([self.distances(c, codebook).argmin(-1) for c in flat.split(_CHUNK, dim=1)], dim=1)
+    def indices(self, x: torch.Tensor, codebook: torch.Tensor | None = None,
+                penalty: Penalty | None = None) -> torch.Tensor:
+        """Codeword of least distance (plus ``penalty``, if given) per group: ``[B, M*d, h, w]``
+        -> ``[B, M, h, w]`` int64 (ties go to the lowest index); ``codebook`` ``[M, K, d]`` as in
+        :meth:`distances`, ``penalty`` in the same units as the distances."""
+        flat = self.split(x)
+        lengths, ctx = self._flat_penalty(penalty) if penalty is not None else (None, None)
+        parts = []
+        for start in range(0, flat.shape[1], _CHUNK):
+            d = self.distances(flat[:, start:start + _CHUNK], codebook)
+            if lengths is not None:
+                d = d + self._gather(lengths, ctx[:, start:start + _CHUNK])
+            parts.append(d.argmin(-1))
         b, _, h, w = x.shape
-        return idx.reshape(self.groups, b, h, w).transpose(0, 1)
+        return torch.cat(parts, dim=1).reshape(self.groups, b, h, w).transpose(0, 1)
 
     def lookup(self, idx: torch.Tensor, codebook: torch.Tensor | None = None) -> torch.Tensor:
         """Codewords for indices: ``[B, M, h, w]`` -> ``[B, M*d, h, w]``; ``codebook`` as in
@@ -78,19 +102,23 @@ class MultiCodebookVQ(nn.Module):
         return self._merge(vecs, torch.Size((b, m * self.dim, h, w)))
 
     # -- training ---------------------------------------------------------------------------
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Quantize for training.
+    def forward(self, x: torch.Tensor, penalty: Penalty | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Quantize for training (``penalty`` as in :meth:`indices`).
 
         Returns ``(q, idx, dist)``: codewords ``[B, M*d, h, w]`` (no gradient to x), indices
         ``[B, M, h, w]`` and squared distances ``[M, N, K]`` (differentiable in x) for the soft
-        posterior. Updates the codebooks (EMA k-means, re-seeding) when training.
+        posterior. Updates the codebooks (EMA k-means under the same assignment, re-seeding)
+        when training.
         """
-        flat = self._split(x)
+        flat = self.split(x)
         if self.training and not bool(self.initialized):
-            self._initialize(flat.detach())
+            self.initialize(flat.detach())
         # a copy: the EMA update below changes the codebook in place, autograd needs this one
         dist_ = self.distances(flat, self.codebook.clone())
-        idx_flat = dist_.argmin(-1)
+        cost = dist_.detach()
+        if penalty is not None:
+            cost = cost + self._gather(*self._flat_penalty(penalty))
+        idx_flat = cost.argmin(-1)
         if self.training:
             self._update(flat.detach(), idx_flat, dist_.detach())
         b, _, h, w = x.shape
@@ -102,13 +130,14 @@ class MultiCodebookVQ(nn.Module):
         return -dist_ / self.temperature.view(-1, 1, 1)
 
     @torch.no_grad()
-    def _initialize(self, flat: torch.Tensor) -> None:
-        """Codebooks from random latent vectors plus a few Lloyd iterations (k-means)."""
+    def initialize(self, flat: torch.Tensor, iterations: int = 8) -> None:
+        """Codebooks from random latent vectors ``flat`` ``[M, N, d]`` plus ``iterations`` Lloyd
+        iterations (k-means); N should be several times K."""
         m, n, _ = flat.shape
         pick = torch.randint(0, n, (m, self.codebook_size), device=flat.device)
         cb = torch.stack([flat[g, pick[g]] for g in range(m)])
         cb = cb + 1e-3 * torch.randn_like(cb)
-        for _ in range(8):
+        for _ in range(iterations):
             self.codebook.copy_(cb)
             assign = self.distances(flat).argmin(-1)
             onehot = nn.functional.one_hot(assign, self.codebook_size).to(flat.dtype)

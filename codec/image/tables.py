@@ -24,17 +24,25 @@ __all__ = ["count_indices", "tables_from_counts", "freeze"]
 def count_indices(model: ImageModel, images: Iterable[torch.Tensor]) -> list[np.ndarray]:
     """Joint counts per level: coarse ``[Mz, 1, K]``, fine stage s ``[M_s, G, K]`` (int64).
 
-    ``images`` yields ``[B, 3, H, W]`` tensors in [0, 1] with H, W multiples of 32.
+    ``images`` yields ``[B, 3, H, W]`` tensors in [0, 1] with H, W multiples of 32. Prefix
+    models are counted with every stage by nearest codeword; entropy-constrained ones at every
+    quality with its own choice (under the training prior), so a stage's table is the mix of
+    what the qualities that send it choose (the coarse level counted once).
     """
     c = model.config
-    shapes = [(c.coarse_groups, 1)] + [(m, c.context_classes) for m in c.fine_groups]
+    shapes = [(c.coarse_groups, 1)] + [(m, c.prior_classes) for m in c.fine_groups]
     counts = [np.zeros((*s, c.codebook_size), dtype=np.int64) for s in shapes]
+    qualities = [None] if c.prefix_qualities else list(range(1, c.num_qualities + 1))
     for x in images:
-        indices = model.encode_indices(x)
-        for level, (idx, ctx) in enumerate(zip(indices, model.contexts_for(indices))):
-            m, g, k = counts[level].shape
-            flat = ((torch.arange(m).view(1, m, 1, 1) * g + ctx) * k + idx).flatten()
-            counts[level] += np.bincount(flat.numpy(), minlength=m * g * k).reshape(m, g, k)
+        y = model.analysis(x)
+        for n, quality in enumerate(qualities):
+            indices = model.indices_from_latent(y, quality)
+            for level, (idx, ctx) in enumerate(zip(indices, model.contexts_for(indices, quality))):
+                if level == 0 and n:
+                    continue
+                m, g, k = counts[level].shape
+                flat = ((torch.arange(m).view(1, m, 1, 1) * g + ctx) * k + idx).flatten()
+                counts[level] += np.bincount(flat.numpy(), minlength=m * g * k).reshape(m, g, k)
     return counts
 
 

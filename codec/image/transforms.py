@@ -16,7 +16,7 @@ from torch import nn
 
 from .layers import GDN, ResidualBlock
 
-__all__ = ["AnalysisTransform", "SynthesisTransform", "CoarseAnalysis", "CoarseSynthesis"]
+__all__ = ["AnalysisTransform", "SynthesisTransform", "CoarseAnalysis", "CoarseSynthesis", "ScaleSynthesis"]
 
 
 def _down(cin: int, cout: int, kernel: int = 5) -> nn.Conv2d:
@@ -84,6 +84,21 @@ class CoarseSynthesis(nn.Module):
         self.layers = nn.Sequential(
             _up(coarse, latent, kernel=3), nn.LeakyReLU(inplace=True),
             nn.Conv2d(latent, latent, 3, padding=1),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.layers(z)
+
+
+class ScaleSynthesis(nn.Module):
+    """``[B, Cz, h/2, w/2]`` -> ``[B, outputs, h, w]``: predicted log2 RMS of the fine residual of
+    each (stage, group), the side information the scale contexts are binned from."""
+
+    def __init__(self, coarse: int, outputs: int, hidden: int = 64) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            _up(coarse, hidden, kernel=3), nn.LeakyReLU(inplace=True),
+            nn.Conv2d(hidden, outputs, 3, padding=1),
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
