@@ -23,7 +23,7 @@ from conftest import TINY_MODEL_ID
 TINY2_ID = "tiny-ecvq"
 TINY2 = {"hidden": 16, "latent": 32, "coarse_latent": 16, "coarse_groups": 2, "fine_groups": [8, 8],
          "codebook_size": 16, "context_classes": 4, "context": "scale", "scale_min": -4.0, "scale_step": 1.0,
-         "quality_stages": [1, 1, 2, 2], "quality_rate": [0.005, 0.0005, 0.0005, 0.0]}
+         "quality_stages": [1, 1, 2, 2], "quality_rate": [1.0, 0.1, 0.1, 0.0]}
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,9 @@ class ImageModelConfig:
     ``quality_stages`` and ``quality_rate`` (both empty, or one entry per quality) make the
     qualities points of entropy-constrained VQ: quality q sends ``quality_stages[q-1]`` fine
     stages, each index chosen to minimise squared latent distance plus ``quality_rate[q-1]``
-    (latent units squared per bit) times its code length. Each quality then has its own index
+    times ``rate_unit`` (the model's running mean of the squared coarse residual per latent
+    dimension) times its code length in bits. The unit makes the weight independent of the
+    latent's scale, which training is free to change. Each quality then has its own index
     priors (``prior_classes``: the context classes of every quality side by side), since what
     a strong rate weight picks is far more concentrated than what a weak one does. Empty: quality
     q sends q stages by nearest codeword, and every quality is a prefix of the next.
@@ -111,7 +113,7 @@ class ImageModelConfig:
         return self.quality_stages[quality - 1] if self.quality_stages else quality
 
     def rate_weight(self, quality: int) -> float:
-        """Weight of code length in the index choice at ``quality`` (latent units^2 per bit)."""
+        """Weight of code length in the index choice at ``quality`` (in ``rate_unit`` per bit)."""
         return self.quality_rate[quality - 1] if self.quality_rate else 0.0
 
     def to_json(self) -> str:

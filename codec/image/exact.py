@@ -186,6 +186,7 @@ class ExactModel:
         self.coarse_analysis = _compile(model.coarse_analysis.layers)
         self.coarse_synthesis = _compile(model.coarse_synthesis.layers)
         self.scale_synthesis = _compile(model.scale_synthesis.layers) if c.context == "scale" else None
+        self.rate_unit = float(model.rate_unit) if not c.prefix_qualities else 0.0
         self.coarse_vq = _Codebooks(model.coarse_vq)
         self.fine_vq = [_Codebooks(vq) for vq in model.fine_vq]
         # code length in bits of every (group, class, codeword) of each fine stage, float64
@@ -230,7 +231,7 @@ class ExactModel:
         for s, vq in enumerate(self.fine_vq[:c.stages(quality)]):
             penalty = None
             if weight > 0:
-                units = torch.round(self.lengths[s] * (weight * 2.0 ** (2 * DIST_BITS))).clamp_max(_SAFE / 2)
+                units = torch.round(self.lengths[s] * (weight * self.rate_unit * 2.0 ** (2 * DIST_BITS))).clamp_max(_SAFE / 2)
                 penalty = (units, self.context(s + 1, out, quality))
             idx = vq.indices(residual, penalty)
             residual = residual - vq.lookup(idx)

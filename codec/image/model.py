@@ -31,12 +31,13 @@ from torch import nn
 
 from .config import ImageModelConfig
 from .prior import LOG2, ContextPrior, codeword_classes
-from .quantizer import MultiCodebookVQ, Penalty
+from .quantizer import MultiCodebookVQ, Penalty, _all_reduce_mean
 from .transforms import AnalysisTransform, CoarseAnalysis, CoarseSynthesis, ScaleSynthesis, SynthesisTransform
 
 __all__ = ["ImageModel", "MULTIPLE"]
 
 MULTIPLE = 32  # input height and width must be multiples of the coarse stride
+RATE_UNIT_DECAY = 0.99  # EMA of the rate unit, per training step
 
 
 class ImageModel(nn.Module):
@@ -54,6 +55,8 @@ class ImageModel(nn.Module):
         self.coarse_prior = ContextPrior(c.coarse_groups, 1, c.codebook_size)
         self.fine_vq = nn.ModuleList(MultiCodebookVQ(c.latent, m, c.codebook_size) for m in c.fine_groups)
         self.fine_prior = nn.ModuleList(ContextPrior(m, c.prior_classes, c.codebook_size) for m in c.fine_groups)
+        if not c.prefix_qualities:  # latent units^2 per rate-weight unit: mean squared coarse residual
+            self.register_buffer("rate_unit", torch.ones(()))
         if c.context == "scale":
             self.scale_synthesis = ScaleSynthesis(c.coarse_latent, sum(c.fine_groups))
         else:
@@ -139,6 +142,10 @@ class ImageModel(nn.Module):
             self.coarse_prior.update(iz, zctx)
 
         residual = y - mu.detach()
+        if self.training and not c.prefix_qualities:
+            energy = residual.detach().float().pow(2).mean()
+            _all_reduce_mean(energy)
+            self.rate_unit.mul_(RATE_UNIT_DECAY).add_(energy, alpha=1 - RATE_UNIT_DECAY)
         approx = mu.detach()
         prev = iz
         recon = None
@@ -179,10 +186,10 @@ class ImageModel(nn.Module):
         }
 
     def _penalty(self, stage: int, ctx: torch.Tensor, weight: float, lengths: torch.Tensor | None = None) -> Penalty:
-        """ECVQ penalty of ``stage`` at contexts ``ctx``: ``weight`` times the code lengths in bits
-        ``[M, G, K]`` (default: under the training prior)."""
+        """ECVQ penalty of ``stage`` at contexts ``ctx``: ``weight`` rate units times the code
+        lengths in bits ``[M, G, K]`` (default: under the training prior)."""
         bits = self.fine_prior[stage].code_lengths() if lengths is None else lengths
-        return bits * weight, ctx
+        return bits * (weight * self.rate_unit), ctx
 
     @staticmethod
     def _soft_bits(vq: MultiCodebookVQ, prior: ContextPrior, dist_: torch.Tensor, ctx: torch.Tensor, batch: int) -> torch.Tensor:
@@ -261,6 +268,8 @@ class ImageModel(nn.Module):
         if not bool(self.coarse_vq.initialized):
             self.coarse_vq.initialize(self.coarse_vq.split(z), iterations)
         residual = y - self.coarse_synthesis(self.coarse_vq.lookup(self.coarse_vq.indices(z)))
+        if not self.config.prefix_qualities:
+            self.rate_unit.copy_(residual.pow(2).mean())
         k, classes = self.config.codebook_size, self.fine_prior[0].classes
         per_class = residual.shape[0] * residual.shape[2] * residual.shape[3] / 16 / classes  # a batch of B/16
         log_rms = []
