@@ -4,7 +4,8 @@
     python benchmarks/bench_train_speed.py --variants fp32 bf16 bf16+cl bf16+compile
     python benchmarks/bench_train_speed.py --batch 64 --crop 256             # on a GPU
 
-Each model (``gmq-v5``: the shipped default architecture, ``weights/manifest.json``;
+Each model (``gmq-v5``: the shipped default architecture, ``weights/manifest.json``; ``gmq2``:
+the image model v2 preset of ``codec.image.config.PRESETS``;
 ``hyperprior``: the bmshj2018 peer of ``train.loop --arch hyperprior``) is trained with
 ``train.loop.train_step`` (the loop's own step: crops, forward under the precision's autocast with
 the same fp32 islands, backward, clipping, Adam) in every variant: ``fp32``, ``bf16``, each
@@ -29,14 +30,14 @@ import warnings
 import numpy as np
 import torch
 
-from codec.image.config import ImageModelConfig
+from codec.image.config import PRESETS, ImageModelConfig
 from codec.weights import load_manifest
 from train.data import DeviceBank, ImageBank, list_images, split_train_val, step_generator
 from train.loop import DEFAULT_CROP, DEFAULT_DATA, DEFAULT_LR, train_step
 from train.objectives import build_objective
 from train.precision import keep_fp32
 
-MODELS = ("gmq-v5", "hyperprior")
+MODELS = ("gmq-v5", "gmq2", "hyperprior")
 
 
 class Trainee:
@@ -50,6 +51,8 @@ class Trainee:
         torch.manual_seed(seed)
         if model == "hyperprior":
             self.objective = build_objective("hyperprior", ImageModelConfig(), None)
+        elif model in PRESETS:
+            config = ImageModelConfig.from_dict(PRESETS[model])
         else:
             config = ImageModelConfig.from_dict(load_manifest()["models"][model]["config"])
             self.objective = build_objective("vq", config, None)

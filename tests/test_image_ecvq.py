@@ -22,7 +22,7 @@ from conftest import TINY_MODEL_ID
 
 TINY2_ID = "tiny-ecvq"
 TINY2 = {"hidden": 16, "latent": 32, "coarse_latent": 16, "coarse_groups": 2, "fine_groups": [8, 8],
-         "codebook_size": 16, "context_classes": 4, "context": "scale", "scale_min": -4.0, "scale_step": 1.0,
+         "codebook_size": 16, "context_classes": 4, "context": "scale", "scale_min": -3.0, "scale_step": 1.0,
          "quality_stages": [1, 1, 2, 2], "quality_rate": [1.0, 0.1, 0.1, 0.0]}
 
 
@@ -33,10 +33,10 @@ def tiny2_weights(tmp_path_factory):
     model = ImageModel(ImageModelConfig.from_dict(TINY2)).train()
     x = torch.rand(4, 3, 64, 64)
     model.initialize_codebooks(x)
-    head = model.scale_synthesis.layers[-1]  # a head that varies, so that the contexts do (-4 .. 0 are its bins)
+    head = model.scale_synthesis.layers[-1]  # a head that varies, so that the contexts do (-3 .. 1 are its bins)
     with torch.no_grad():
         head.weight.normal_(0, 0.3)
-        head.bias.fill_(-2.0)
+        head.bias.fill_(-1.0)
     for q in range(1, 5):
         model(x, q)
     save_image_model(freeze(model, TINY2_ID, [x]), folder, {"note": "random weights for tests"})
@@ -139,7 +139,7 @@ def test_partial_init_keeps_what_fits(tiny_weights, tmp_path):
     config = ImageModelConfig.from_dict(TINY2)
     model = ImageModel(config)
     skipped = load_model_weights(model, tiny_weights / f"{TINY_MODEL_ID}.safetensors", partial=True)
-    assert skipped == ["fine_prior.0", "fine_prior.1", "fine_vq.0", "fine_vq.1", "scale_synthesis"]
+    assert skipped == ["fine_prior.0", "fine_prior.1", "fine_vq.0", "fine_vq.1", "rate_unit", "scale_synthesis"]
     donor = load_image_model(TINY_MODEL_ID, tiny_weights).model
     assert torch.equal(model.analysis.layers[0].weight, donor.analysis.layers[0].weight)
     assert not bool(model.fine_vq[0].initialized)

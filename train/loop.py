@@ -41,7 +41,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from codec.image.config import ImageModelConfig
+from codec.image.config import PRESETS, ImageModelConfig
 
 from .checkpoint import checkpoint_tensors, load_checkpoint, save_checkpoint
 from .data import DeviceBank, ImageBank, list_images, split_train_val, step_generator
@@ -99,7 +99,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="training image folder (default: %(default)s)")
     p.add_argument("--out", type=Path, required=True, help="checkpoint folder (resumed when it has 'latest')")
     p.add_argument("--arch", choices=("vq", "hyperprior"), default="vq", help="our VQ model or the bmshj2018 peer")
-    p.add_argument("--config", type=str, default="{}", help="JSON overrides of ImageModelConfig")
+    p.add_argument("--config", type=str, default="{}",
+                   help="JSON overrides of ImageModelConfig, or a preset name (%s)" % ", ".join(PRESETS))
     p.add_argument("--lmbda", type=float, default=None, help="distortion weight (default: the objective's)")
     p.add_argument("--commit", type=float, default=None,
                    help="weight of y's commitment loss, the only latent loss that reaches g_a (default: the objective's)")
@@ -298,7 +299,7 @@ def resolve_config(overrides: str, saved: dict | None) -> ImageModelConfig:
     """The architecture to build: ``--config`` JSON overrides of the defaults for a new run; the
     checkpoint's own config (``saved`` state) for a resumed one, so that a changed default never
     breaks a resume. Overrides that contradict the checkpoint are refused."""
-    requested = json.loads(overrides)
+    requested = dict(PRESETS[overrides]) if overrides in PRESETS else json.loads(overrides)
     if saved is None:
         return ImageModelConfig.from_dict(requested)
     kept = ImageModelConfig.from_dict(saved["config"])

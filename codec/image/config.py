@@ -21,7 +21,15 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-__all__ = ["ImageModelConfig"]
+__all__ = ["ImageModelConfig", "PRESETS"]
+
+# named architectures (``train.loop --config NAME``); ``gmq2`` is the image model v2 of issue 16:
+# gmq-v5's transforms and coarse level, two fine stages of 48 four-dimensional codebooks (2 bits
+# per dimension each, 3 bpp of capacity), scale contexts, six entropy-constrained qualities
+PRESETS: dict[str, dict] = {
+    "gmq2": {"fine_groups": [48, 48], "context": "scale", "quality_stages": [1, 1, 1, 2, 2, 2],
+             "quality_rate": [2.75, 0.92, 0.275, 0.275, 0.092, 0.0275]},
+}
 
 
 @dataclass(frozen=True)
@@ -37,8 +45,9 @@ class ImageModelConfig:
 
     ``context`` says what the index prior of a fine stage is conditioned on: ``"previous"`` (the
     class of the index at the same place in the level before, gmq-v1 to v5) or ``"scale"`` (the
-    class of the residual's RMS, log2, per group, predicted from the coarse level: one of
-    ``context_classes`` bins of width ``scale_step`` from ``scale_min``).
+    class of the residual's RMS per group, predicted from the coarse level as log2 of its ratio to
+    the root of ``rate_unit``, below: one of ``context_classes`` bins of width ``scale_step``
+    from ``scale_min``).
 
     ``quality_stages`` and ``quality_rate`` (both empty, or one entry per quality) make the
     qualities points of entropy-constrained VQ: quality q sends ``quality_stages[q-1]`` fine
@@ -60,7 +69,7 @@ class ImageModelConfig:
     codebook_size: int = 256
     context_classes: int = 16
     context: str = "previous"
-    scale_min: float = -8.0
+    scale_min: float = -6.0
     scale_step: float = 0.5
     quality_stages: tuple[int, ...] = ()
     quality_rate: tuple[float, ...] = ()
@@ -92,6 +101,11 @@ class ImageModelConfig:
     @property
     def num_qualities(self) -> int:
         return len(self.quality_stages) or len(self.fine_groups)
+
+    @property
+    def uses_rate_unit(self) -> bool:
+        """Whether the model keeps ``rate_unit`` (entropy-constrained qualities or scale contexts)."""
+        return self.context == "scale" or not self.prefix_qualities
 
     @property
     def prefix_qualities(self) -> bool:
@@ -140,5 +154,5 @@ class ImageModelConfig:
 _TUPLES = {"fine_groups": int, "quality_stages": int, "quality_rate": float}
 # fields added after gmq-v5: left out of the JSON of a model that has them all at these defaults,
 # so the configs (and checkpoints) of older models read and compare as before
-_LEGACY_DEFAULTS = {"context": "previous", "scale_min": -8.0, "scale_step": 0.5, "quality_stages": [],
+_LEGACY_DEFAULTS = {"context": "previous", "scale_min": -6.0, "scale_step": 0.5, "quality_stages": [],
                     "quality_rate": []}

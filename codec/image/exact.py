@@ -186,7 +186,7 @@ class ExactModel:
         self.coarse_analysis = _compile(model.coarse_analysis.layers)
         self.coarse_synthesis = _compile(model.coarse_synthesis.layers)
         self.scale_synthesis = _compile(model.scale_synthesis.layers) if c.context == "scale" else None
-        self.rate_unit = float(model.rate_unit) if not c.prefix_qualities else 0.0
+        self.rate_unit = float(model.rate_unit) if c.uses_rate_unit else 0.0
         self.coarse_vq = _Codebooks(model.coarse_vq)
         self.fine_vq = [_Codebooks(vq) for vq in model.fine_vq]
         # code length in bits of every (group, class, codeword) of each fine stage, float64

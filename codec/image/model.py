@@ -55,7 +55,7 @@ class ImageModel(nn.Module):
         self.coarse_prior = ContextPrior(c.coarse_groups, 1, c.codebook_size)
         self.fine_vq = nn.ModuleList(MultiCodebookVQ(c.latent, m, c.codebook_size) for m in c.fine_groups)
         self.fine_prior = nn.ModuleList(ContextPrior(m, c.prior_classes, c.codebook_size) for m in c.fine_groups)
-        if not c.prefix_qualities:  # latent units^2 per rate-weight unit: mean squared coarse residual
+        if c.uses_rate_unit:  # the running mean squared coarse residual, latent units^2
             self.register_buffer("rate_unit", torch.ones(()))
         if c.context == "scale":
             self.scale_synthesis = ScaleSynthesis(c.coarse_latent, sum(c.fine_groups))
@@ -82,8 +82,9 @@ class ImageModel(nn.Module):
         return cls[:, source]
 
     def log_scales(self, z_hat: torch.Tensor) -> list[torch.Tensor]:
-        """Predicted log2 RMS of each fine stage's residual per group, ``[B, M_s, h, w]`` per stage,
-        from the coarse codewords ``z_hat`` ``[B, Cz, h/2, w/2]`` (``context="scale"`` only)."""
+        """Predicted log2 RMS of each fine stage's residual per group relative to the root of
+        ``rate_unit``, ``[B, M_s, h, w]`` per stage, from the coarse codewords ``z_hat``
+        ``[B, Cz, h/2, w/2]`` (``context="scale"`` only)."""
         return list(self.scale_synthesis(z_hat).split(list(self.config.fine_groups), dim=1))
 
     def scale_classes(self, log_scale: torch.Tensor) -> torch.Tensor:
@@ -142,7 +143,7 @@ class ImageModel(nn.Module):
             self.coarse_prior.update(iz, zctx)
 
         residual = y - mu.detach()
-        if self.training and not c.prefix_qualities:
+        if self.training and c.uses_rate_unit:
             energy = residual.detach().float().pow(2).mean()
             _all_reduce_mean(energy)
             self.rate_unit.mul_(RATE_UNIT_DECAY).add_(energy, alpha=1 - RATE_UNIT_DECAY)
@@ -157,7 +158,8 @@ class ImageModel(nn.Module):
         for s in range(c.num_stages):
             if c.context == "scale":
                 ctx = scale_ctx[s] + offset
-                scale_loss = scale_loss + F.mse_loss(log_scales[s], _group_log_rms(residual.detach(), c.fine_groups[s]))
+                target = _group_log_rms(residual.detach(), c.fine_groups[s]) - 0.5 * self.rate_unit.log2()
+                scale_loss = scale_loss + F.mse_loss(log_scales[s], target)
             else:
                 ctx = self.context(s, prev) + offset
             coded = s < sent
@@ -268,13 +270,14 @@ class ImageModel(nn.Module):
         if not bool(self.coarse_vq.initialized):
             self.coarse_vq.initialize(self.coarse_vq.split(z), iterations)
         residual = y - self.coarse_synthesis(self.coarse_vq.lookup(self.coarse_vq.indices(z)))
-        if not self.config.prefix_qualities:
+        if self.config.uses_rate_unit:
             self.rate_unit.copy_(residual.pow(2).mean())
         k, classes = self.config.codebook_size, self.fine_prior[0].classes
         per_class = residual.shape[0] * residual.shape[2] * residual.shape[3] / 16 / classes  # a batch of B/16
         log_rms = []
         for vq, prior in zip(self.fine_vq, self.fine_prior):
-            log_rms.append(_group_log_rms(residual, vq.groups).mean())
+            if self.config.context == "scale":
+                log_rms.append(_group_log_rms(residual, vq.groups).mean() - 0.5 * self.rate_unit.log2())
             vq.initialize(vq.split(residual), iterations)
             idx = vq.indices(residual)
             freq = torch.stack([torch.bincount(idx[:, g].flatten(), minlength=k) for g in range(vq.groups)]).float()
