@@ -51,11 +51,9 @@ class Trainee:
         torch.manual_seed(seed)
         if model == "hyperprior":
             self.objective = build_objective("hyperprior", ImageModelConfig(), None)
-        elif model in PRESETS:
-            config = ImageModelConfig.from_dict(PRESETS[model])
         else:
-            config = ImageModelConfig.from_dict(load_manifest()["models"][model]["config"])
-            self.objective = build_objective("vq", config, None)
+            spec = PRESETS[model] if model in PRESETS else load_manifest()["models"][model]["config"]
+            self.objective = build_objective("vq", ImageModelConfig.from_dict(spec), None)
         net = self.objective.model.to(device)
         if self.channels_last:
             net.to(memory_format=torch.channels_last)

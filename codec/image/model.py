@@ -272,7 +272,7 @@ class ImageModel(nn.Module):
         residual = y - self.coarse_synthesis(self.coarse_vq.lookup(self.coarse_vq.indices(z)))
         if self.config.uses_rate_unit:
             self.rate_unit.copy_(residual.pow(2).mean())
-        k, classes = self.config.codebook_size, self.fine_prior[0].classes
+        k, classes = self.config.codebook_size, self.config.context_classes
         per_class = residual.shape[0] * residual.shape[2] * residual.shape[3] / 16 / classes  # a batch of B/16
         log_rms = []
         for vq, prior in zip(self.fine_vq, self.fine_prior):

@@ -139,10 +139,7 @@ class MultiCodebookVQ(nn.Module):
         cb = cb + 1e-3 * torch.randn_like(cb)
         for _ in range(iterations):
             self.codebook.copy_(cb)
-            assign = self.distances(flat).argmin(-1)
-            onehot = nn.functional.one_hot(assign, self.codebook_size).to(flat.dtype)
-            counts = onehot.sum(1)
-            sums = onehot.transpose(1, 2) @ flat
+            counts, sums = self._cell_stats(flat, self.distances(flat).argmin(-1))
             cb = torch.where(counts.unsqueeze(-1) > 0, sums / counts.clamp_min(1).unsqueeze(-1), cb)
         _broadcast(cb)
         self.codebook.copy_(cb)
@@ -150,11 +147,21 @@ class MultiCodebookVQ(nn.Module):
         self.ema_count.fill_(1.0)
         self.initialized.fill_(True)
 
+    def _cell_stats(self, flat: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Uses ``[M, K]`` and sums of the assigned vectors ``[M, K, d]`` of each codeword, for
+        ``flat`` ``[M, N, d]`` assigned ``idx`` ``[M, N]`` (scatter-adds: a one-hot ``[M, N, K]``
+        took 6 % of a gmq2 training step in fill alone)."""
+        m, n, d = flat.shape
+        cell = (idx + torch.arange(m, device=idx.device).unsqueeze(1) * self.codebook_size).reshape(-1)
+        counts = torch.zeros(m * self.codebook_size, dtype=flat.dtype, device=flat.device)
+        counts.index_add_(0, cell, torch.ones_like(cell, dtype=flat.dtype))
+        sums = torch.zeros(m * self.codebook_size, d, dtype=flat.dtype, device=flat.device)
+        sums.index_add_(0, cell, flat.reshape(-1, d))
+        return counts.view(m, self.codebook_size), sums.view(m, self.codebook_size, d)
+
     @torch.no_grad()
     def _update(self, flat: torch.Tensor, idx: torch.Tensor, dist_: torch.Tensor) -> None:
-        onehot = nn.functional.one_hot(idx, self.codebook_size).to(flat.dtype)  # [M, N, K]
-        counts = onehot.sum(1)
-        sums = onehot.transpose(1, 2) @ flat
+        counts, sums = self._cell_stats(flat, idx)
         nearest = dist_.gather(-1, idx.unsqueeze(-1)).squeeze(-1).mean(1) / self.dim  # [M]
         _all_reduce_mean(counts, sums, nearest)
         keep = self.decay
