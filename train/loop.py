@@ -136,6 +136,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--ema", type=float, default=None, metavar="DECAY",
                    help="keep an exponential moving average of the weights (e.g. 0.999) for train.export --ema")
     p.add_argument("--channels-last", action="store_true", help="NHWC memory layout for model and batches")
+    p.add_argument("--freeze", type=lambda v: tuple(n for n in v.split(",") if n), default=(),
+                   help="comma-separated submodules whose parameters stay fixed (e.g. analysis,coarse_analysis: "
+                        "a fixed latent for new codebooks and priors to settle on)")
     args = p.parse_args(argv)
     if args.decay_minutes is not None and (args.minutes is None or not 0 < args.decay_minutes < args.minutes):
         p.error("--decay-minutes needs --minutes, and must be shorter than the run")
@@ -163,6 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     model = objective.model.to(device)
     if args.channels_last:
         model.to(memory_format=torch.channels_last)
+    for name in args.freeze:
+        try:
+            part = model.get_submodule(name)
+        except AttributeError:
+            raise SystemExit(f"--freeze: the model has no submodule {name!r}") from None
+        part.requires_grad_(False)
     precision, why = choose_precision(args.precision, device)
     if precision != "fp32":
         keep_fp32(model, objective.fp32_modules)
@@ -179,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
 
     recipe = {"lmbda": args.lmbda, "commit": args.commit, "qualities": args.qualities, "lr": args.lr,
               "lr_scaling": args.lr_scaling, "lr_used": base_lr, "ema": args.ema, "device_crops": device_crops,
-              "channels_last": args.channels_last,
+              "channels_last": args.channels_last, "freeze": list(args.freeze),
               "clip": args.clip, "batch": args.batch, "crop": args.crop, "data": str(args.data), "world_size": world,
               "init": str(args.init) if saved is None and args.init is not None else None,
               "precision": precision, "precision_reason": why}
