@@ -147,7 +147,7 @@ def test_partial_init_keeps_what_fits(tiny_weights, tmp_path):
         load_model_weights(ImageModel(config), tiny_weights / f"{TINY_MODEL_ID}.safetensors")
 
 
-def test_training_warm_starts_from_old_weights_and_exports(tiny_weights, tmp_path):
+def test_training_warm_starts_from_old_weights_freezes_and_exports(tiny_weights, tmp_path):
     from train.export import main as export
     from train.loop import main
 
@@ -159,8 +159,14 @@ def test_training_warm_starts_from_old_weights_and_exports(tiny_weights, tmp_pat
     out = tmp_path / "run"
     args = ["--data", str(folder), "--out", str(out), "--config", json.dumps(TINY2), "--steps", "3", "--crop", "64",
             "--batch", "2", "--threads", "1", "--val-images", "2", "--warmup", "2",
-            "--init", str(tiny_weights / f"{TINY_MODEL_ID}.safetensors")]
+            "--init", str(tiny_weights / f"{TINY_MODEL_ID}.safetensors"), "--freeze", "analysis"]
     assert main(args) == 0
+    from safetensors.torch import load_file
+
+    trained = load_file(str(out / "latest" / "tensors.safetensors"))
+    donor = load_image_model(TINY_MODEL_ID, tiny_weights).model
+    assert torch.equal(trained["model.analysis.layers.0.weight"], donor.analysis.layers[0].weight)  # frozen
+    assert not torch.equal(trained["model.synthesis.layers.1.weight"], donor.synthesis.layers[1].weight)
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     val = [entry["val"] for entry in log if "val" in entry][-1]
     for key in ("ceiling", "s0_bpd", "s0_entropy", "s0_perplexity", "s0_dead", "s0_rms", "s1_rms"):
