@@ -55,9 +55,12 @@ def main() -> int:
         psnr = psnr_rgb(original, np.asarray(decoded))
         print(f"q{q:<6} {len(data):9,d}  {len(data) * 8 / pixels:6.3f}  {psnr:8.2f}  {t1 - t0:9.2f} {t2 - t1:9.2f}")
         full = data
-    cut = reduce_quality(full, 1)
-    psnr = psnr_rgb(original, np.asarray(base.decode(cut)))
-    print(f"q{n} file cut to its first stage: {len(cut):,} bytes, {psnr:.2f} dB (same as encoding at q1)")
+    if base.models[base.model_id].model.config.prefix_qualities:
+        cut = reduce_quality(full, 1)
+        psnr = psnr_rgb(original, np.asarray(base.decode(cut)))
+        print(f"q{n} file cut to its first stage: {len(cut):,} bytes, {psnr:.2f} dB (same as encoding at q1)")
+    else:
+        print(f"model {base.model_id} chooses each quality's indices for its own rate: its files do not cut")
     kodak = entry.get("kodak")
     if kodak:
         print("shipped model on Kodak (24 images, measured at export): " + json.dumps(
