@@ -190,7 +190,9 @@ def main(argv: list[str] | None = None) -> int:
               "lr_scaling": args.lr_scaling, "lr_used": base_lr, "ema": args.ema, "device_crops": device_crops,
               "channels_last": args.channels_last, "freeze": list(args.freeze),
               "clip": args.clip, "batch": args.batch, "crop": args.crop, "data": str(args.data), "world_size": world,
-              "init": str(args.init) if saved is None and args.init is not None else None,
+              # a resumed leg carries the first leg's init, so that an export finds the weights behind it
+              "init": (str(args.init) if args.init is not None else None) if saved is None
+              else saved.get("recipe", {}).get("init"),
               "precision": precision, "precision_reason": why}
     state = {"step": 0, "elapsed": 0.0, "best": -1e9, "arch": args.arch, "config": json.loads(config.to_json())}
     if saved is not None:
