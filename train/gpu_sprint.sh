@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One timed training run on a lent GPU machine (the workplace's `device` tool), resumed later on CPU.
 #
-#   bash train/gpu_sprint.sh MINUTES INIT DATA OUTDIR [BATCH [LR [EMA]]]
+#   bash train/gpu_sprint.sh MINUTES INIT DATA OUTDIR [BATCH [LR [EMA [FREEZE]]]]
 #
 # Prepare here: `python -m train.device_pack` (DATA = .gpu/data, sized to the 64 MiB transfer),
 # wheels of compressai, pytorch-msssim and constriction for Python 3.12 in .whl/ (the device
@@ -13,13 +13,14 @@
 # GPU and cropped there, BATCH crops of 256^2 per GPU (default 64), learning rate LR at the
 # reference batch 8 scaled by sqrt(global batch / 8) (default 1e-4: 2.8e-4 at batch 64 on one
 # GPU), a weight EMA of decay EMA (default 0.999; `train.export --ema` ships it) and a cosine
-# decay over the last third. With several GPUs it runs one replica per GPU through torchrun (DDP,
+# decay over the last third; FREEZE (comma-separated submodules, e.g. analysis,coarse_analysis for
+# gmq2: see README) stay fixed. With several GPUs it runs one replica per GPU through torchrun (DDP,
 # nccl). It then writes the final checkpoint to OUTDIR as pieces of at most 15 MiB
 # (`python -m train.shards join` rebuilds it), plus the run's log.jsonl. Everything but the pieces
 # stays under /tmp on that machine. Tracked files travel too: README.md ("GPU sprints") says how
 # to keep the older weight files off the transfer so that all training images fit.
 set -euo pipefail
-minutes=$1 init=$2 data=$3 outdir=$4 batch=${5:-64} lr=${6:-1e-4} ema=${7:-0.999}
+minutes=$1 init=$2 data=$3 outdir=$4 batch=${5:-64} lr=${6:-1e-4} ema=${7:-0.999} freeze=${8:-}
 if [ -d .whl ] && ! python3 -c "import compressai" 2>/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
     export PYTHONPATH=/tmp/site
@@ -40,6 +41,6 @@ else
 fi
 "${launch[@]}" --out $run "${start[@]}" --data "$data" --batch "$batch" --crop 256 --lr "$lr" --lr-scaling sqrt \
     --ema "$ema" --device-crops --minutes "$minutes" --decay-minutes "$(python3 -c "print($minutes / 3)")" \
-    --checkpoint-minutes 2
+    --checkpoint-minutes 2 --freeze "$freeze"
 python3 -m train.shards split $run/latest "$outdir/latest"
 cp $run/log.jsonl "$outdir/"
