@@ -174,6 +174,8 @@ def test_training_warm_starts_from_old_weights_freezes_and_exports(tiny_weights,
     assert val["s1_rms"] <= val["s0_rms"]
     weights = tmp_path / "weights"
     assert export([str(out / "latest"), "--id", "t2", "--weights", str(weights), "--data", str(folder),
-                   "--crops", "16"]) == 0
+                   "--crops", "16", "--quality-rate", "1.0,0.2,0.1,0.0"]) == 0
+    entry = json.loads((weights / "manifest.json").read_text())["models"]["t2"]
+    assert entry["config"]["quality_rate"] == [1.0, 0.2, 0.1, 0.0]  # the encode-time knob, re-chosen at export
     codec = ImageCodec(quality=2, weights_dir=weights)
     assert codec.decode(codec.encode(_photo(40, 30))).size == (40, 30)

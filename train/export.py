@@ -15,6 +15,7 @@ sha256 where the file is at hand), that model's totals are added and it is named
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -78,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--crops", type=int, default=512, help="256x256 training crops used to estimate the tables")
     p.add_argument("--kodak", type=Path, default=None, help="test folder to measure (recorded in the manifest)")
     p.add_argument("--no-default", action="store_true", help="do not make this the default model")
+    p.add_argument("--quality-rate", type=lambda v: tuple(float(w) for w in v.split(",")), default=None,
+                   help="comma-separated rate weights replacing the checkpoint's quality table (one per quality; "
+                        "entropy-constrained models only: the weight is an encode-time knob, the tables follow it)")
     p.add_argument("--ema", action="store_true", help="ship the run's weight average (train.loop --ema) "
                                                      "instead of its last weights")
     args = p.parse_args(argv)
@@ -87,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     if meta.get("arch", "vq") != "vq":
         raise SystemExit("only the VQ model ships as codec weights (the hyperprior peer is evaluated by benchmarks)")
     config = ImageModelConfig.from_dict(meta["config"])
+    if args.quality_rate is not None:
+        if config.prefix_qualities or len(args.quality_rate) != config.num_qualities:
+            raise SystemExit(f"--quality-rate needs {config.num_qualities} weights and a model with a quality table")
+        config = dataclasses.replace(config, quality_rate=args.quality_rate)
     model = ImageModel(config)
     load_checkpoint(args.checkpoint, model, None, None)
     if args.ema:
