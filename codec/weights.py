@@ -8,8 +8,8 @@ Manifest layout::
                                "config": {...ImageModelConfig...}, "precision": 24,
                                "training": {...}, "kodak": {...}}}}
 
-A weights file holds the inference state of :class:`ImageModel` (floats as fp16, class maps as
-int32) and the integer frequency tables of every level: ``tables.coarse`` ``[Mz, 1, K]`` and
+A weights file holds the inference state of :class:`ImageModel` (floats as fp16 but
+``rate_unit`` as fp32, class maps as int32) and the integer frequency tables of every level: ``tables.coarse`` ``[Mz, 1, K]`` and
 ``tables.fine.<s>`` ``[M_s, G, K]`` int32, rows summing to ``2**precision``. Loading checks the
 file's sha256 against the manifest before reading a byte of it as tensors.
 """
@@ -42,11 +42,13 @@ from .manifest import (
     manifest_entry,
 )
 
-__all__ = ["WEIGHTS_DIR", "WEIGHTS_ENV", "default_weights_dir", "MANIFEST_FORMAT", "TRAINING_ONLY", "WeightsError", "LoadedModel", "load_manifest", "manifest_entry", "load_image_model",
+__all__ = ["WEIGHTS_DIR", "WEIGHTS_ENV", "default_weights_dir", "MANIFEST_FORMAT", "TRAINING_ONLY", "FP32_TENSORS", "WeightsError", "LoadedModel", "load_manifest", "manifest_entry", "load_image_model",
            "save_image_model", "write_manifest", "load_model_weights", "sha256_file"]
 
 # buffers that only training uses; they are not shipped
 TRAINING_ONLY = ("ema_count", "ema_sum", "temperature", "counts")
+# floats shipped in fp32: gmq2's rate_unit (a mean squared latent, 1e5 after 5,000 steps) overflows fp16
+FP32_TENSORS = ("rate_unit",)
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ def _export_state(model: ImageModel, tables: list[np.ndarray], path: Path) -> st
     for name, value in model.state_dict().items():
         if name.endswith(TRAINING_ONLY):
             continue
-        if value.is_floating_point():
+        if value.is_floating_point() and not name.endswith(FP32_TENSORS):
             value = value.half()
         elif value.dtype == torch.int64:
             value = value.int()

@@ -179,3 +179,15 @@ def test_training_warm_starts_from_old_weights_freezes_and_exports(tiny_weights,
     assert entry["config"]["quality_rate"] == [1.0, 0.2, 0.1, 0.0]  # the encode-time knob, re-chosen at export
     codec = ImageCodec(quality=2, weights_dir=weights)
     assert codec.decode(codec.encode(_photo(40, 30))).size == (40, 30)
+
+
+def test_rate_unit_ships_in_fp32(tmp_path):
+    """A real latent's rate unit passes fp16's range (1e5 after 5,000 steps of gmq2): it ships in
+    fp32, else every penalty becomes infinite."""
+    torch.manual_seed(0)
+    model = ImageModel(ImageModelConfig.from_dict(TINY2)).train()
+    x = torch.rand(2, 3, 64, 64)
+    model.initialize_codebooks(x)
+    model.rate_unit.fill_(123456.75)
+    save_image_model(freeze(model.eval(), "big-unit", [x]), tmp_path, {})
+    assert float(load_image_model("big-unit", tmp_path).model.rate_unit) == 123456.75

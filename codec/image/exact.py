@@ -187,6 +187,8 @@ class ExactModel:
         self.coarse_synthesis = _compile(model.coarse_synthesis.layers)
         self.scale_synthesis = _compile(model.scale_synthesis.layers) if c.context == "scale" else None
         self.rate_unit = float(model.rate_unit) if c.uses_rate_unit else 0.0
+        if not (math.isfinite(self.rate_unit) and self.rate_unit >= 0):
+            raise ValueError(f"the model's rate unit {self.rate_unit} is not a finite, non-negative number")
         self.coarse_vq = _Codebooks(model.coarse_vq)
         self.fine_vq = [_Codebooks(vq) for vq in model.fine_vq]
         # code length in bits of every (group, class, codeword) of each fine stage, float64

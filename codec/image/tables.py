@@ -14,7 +14,7 @@ import torch
 
 from entropy import FrequencyTables, counts_to_freqs
 
-from ..weights import LoadedModel
+from ..weights import FP32_TENSORS, LoadedModel
 from .model import ImageModel
 
 __all__ = ["count_indices", "tables_from_counts", "freeze"]
@@ -55,8 +55,8 @@ def tables_from_counts(counts: list[np.ndarray], smoothing: int = 1) -> list[np.
 def freeze(model: ImageModel, model_id: str, images: Iterable[torch.Tensor], entry: dict | None = None) -> LoadedModel:
     """Round the model to its shipped precision, set its contexts and estimate its tables."""
     with torch.no_grad():
-        for t in model.state_dict().values():
-            if t.is_floating_point():
+        for name, t in model.state_dict().items():
+            if t.is_floating_point() and not name.endswith(FP32_TENSORS):
                 t.copy_(t.half().float())
     model.refresh_contexts()
     model.eval()
