@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     loaded = freeze(model, model_id, _crops(args.data, args.crops, 256, 16, seed=1))
     recipe = meta.get("recipe", {})
     training = {"steps": meta["step"], "wall_hours": round(meta["elapsed"] / 3600, 2),
-                "data": "shared/data/train (BSDS500 + Urban100 subset), validation split held out",
+                "data": "shared/data/train (BSDS500, Urban100 subset, Sun-Hays 80), validation split held out",
                 **{k: v for k, v in recipe.items() if k != "data"}, "weights": "ema" if args.ema else "last"}
     entry = {"qualities": list(range(1, config.num_qualities + 1)),
              "training": lineage(training, recipe.get("init"), args.weights)}
