@@ -170,9 +170,7 @@ def load_model_weights(model: ImageModel, path: Path, partial: bool = False) -> 
         tensors, skipped = _fitting_parts(model, tensors)
     _load_inference_state(model, tensors, partial)
     with torch.no_grad():
-        levels = [("coarse_vq", "coarse_prior", "tables.coarse")] + \
-            [(f"fine_vq.{s}", f"fine_prior.{s}", f"tables.fine.{s}") for s in range(len(model.fine_prior))]
-        for vq_name, prior_name, table in levels:
+        for vq_name, prior_name, table in _levels(model):
             if vq_name not in skipped:
                 vq = model.get_submodule(vq_name)
                 vq.ema_sum.copy_(vq.codebook)
@@ -181,6 +179,12 @@ def load_model_weights(model: ImageModel, path: Path, partial: bool = False) -> 
                 freqs = tensors[table].double()
                 model.get_submodule(prior_name).counts.copy_((freqs / freqs.sum(-1, keepdim=True) * 10).float())
     return skipped
+
+
+def _levels(model: ImageModel) -> list[tuple[str, str, str]]:
+    """``(quantizer, prior, table)`` names of every level, coarse first."""
+    return [("coarse_vq", "coarse_prior", "tables.coarse")] + \
+        [(f"fine_vq.{s}", f"fine_prior.{s}", f"tables.fine.{s}") for s in range(len(model.fine_prior))]
 
 
 def _part(name: str) -> str:
@@ -199,15 +203,10 @@ def _fitting_parts(model: ImageModel, tensors: dict[str, torch.Tensor]) -> tuple
            if not k.endswith(TRAINING_ONLY) and (k not in given or given[k].shape != v.shape)}
     bad |= {_part(k) for k, v in given.items() if k not in reference or reference[k].shape != v.shape}
     kept = {f"model.{k}": v for k, v in given.items() if _part(k) in parts - bad}
-    for s in range(len(model.fine_prior)):
-        table = f"tables.fine.{s}"
-        if f"fine_prior.{s}" not in bad and table in tensors and \
-                tuple(tensors[table].shape) == tuple(model.fine_prior[s].counts.shape):
+    for _, prior, table in _levels(model):
+        if prior not in bad and table in tensors and \
+                tuple(tensors[table].shape) == tuple(model.get_submodule(prior).counts.shape):
             kept[table] = tensors[table]
         else:
-            bad.add(f"fine_prior.{s}")
-    if "tables.coarse" in tensors and tuple(tensors["tables.coarse"].shape) == tuple(model.coarse_prior.counts.shape):
-        kept["tables.coarse"] = tensors["tables.coarse"]
-    else:
-        bad.add("coarse_prior")
+            bad.add(prior)
     return kept, sorted(parts & bad)
