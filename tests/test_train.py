@@ -119,6 +119,30 @@ def test_commit_weight_scales_only_the_commitment_term():
         build_objective("hyperprior", config, None, None, 0.5)
 
 
+def test_latent_pin_pulls_the_latent_scale_towards_its_target():
+    from codec.image.config import ImageModelConfig
+    from train.objectives import build_objective
+
+    config = ImageModelConfig.from_dict(json.loads(TINY))
+    x = torch.rand(2, 3, 64, 64)
+    torch.manual_seed(0)
+    objective = build_objective("vq", config, None, None, None, pin=1e-3)  # far below the latent's RMS
+    objective.model.eval()
+    loss, stats = objective.loss(objective.model, x, np.random.default_rng(0))
+    rms = float(stats["latent_rms"])
+    assert float(stats["pin"]) == pytest.approx((np.log2(rms) - np.log2(1e-3)) ** 2, rel=1e-4)
+    loss.backward()
+    # a small normalised gradient step on the analysis transform shrinks the latent
+    weights = [p for p in objective.model.analysis.parameters() if p.grad is not None]
+    with torch.no_grad():
+        for p in weights:
+            p -= 1e-4 * p.grad / p.grad.norm().clamp_min(1e-12)
+    _, after = objective.loss(objective.model, x, np.random.default_rng(0))
+    assert float(after["latent_rms"]) < rms
+    with pytest.raises(ValueError, match="vq model only"):
+        build_objective("hyperprior", config, None, None, None, pin=1.0)
+
+
 def test_resume_is_exact(data, tmp_path):
     straight, resumed = tmp_path / "a", tmp_path / "b"
     assert main(_args(data, straight, 6)) == 0

@@ -104,6 +104,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--lmbda", type=float, default=None, help="distortion weight (default: the objective's)")
     p.add_argument("--commit", type=float, default=None,
                    help="weight of y's commitment loss, the only latent loss that reaches g_a (default: the objective's)")
+    p.add_argument("--pin-latent", type=float, default=None, metavar="RMS",
+                   help="hold the RMS of the latent y near RMS (latent units) by a log2 penalty (vq only; default: off)")
     p.add_argument("--qualities", type=lambda v: tuple(int(q) for q in v.split(",")), default=None,
                    help="comma-separated qualities a step may draw (default: all, uniformly)")
     p.add_argument("--lr", type=float, default=DEFAULT_LR,
@@ -162,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     latest = args.out / "latest"
     saved = json.loads((latest / "state.json").read_text()) if (latest / "state.json").exists() else None
     config = resolve_config(args.config, saved)
-    objective = build_objective(args.arch, config, args.lmbda, args.qualities, args.commit)
+    objective = build_objective(args.arch, config, args.lmbda, args.qualities, args.commit, args.pin_latent)
     model = objective.model.to(device)
     if args.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -186,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         bank = DeviceBank(bank.images, device)  # decoded once; the host copy goes
     val = ImageBank(val_files[: args.val_images], 256).center_crops(256).to(device)
 
-    recipe = {"lmbda": args.lmbda, "commit": args.commit, "qualities": args.qualities, "lr": args.lr,
+    recipe = {"lmbda": args.lmbda, "commit": args.commit, "pin_latent": args.pin_latent, "qualities": args.qualities, "lr": args.lr,
               "lr_scaling": args.lr_scaling, "lr_used": base_lr, "ema": args.ema, "device_crops": device_crops,
               "channels_last": args.channels_last, "freeze": list(args.freeze),
               "clip": args.clip, "batch": args.batch, "crop": args.crop, "data": str(args.data), "world_size": world,

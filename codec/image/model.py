@@ -123,7 +123,8 @@ class ImageModel(nn.Module):
         ``[B]``), and four latent losses: ``commit`` (``y`` to its all-stage approximation; the only
         one that reaches ``g_a``), ``commit_coarse`` (``z`` to its codewords), ``predict`` (the
         coarse prediction ``mu`` to ``y``) and ``scale`` (squared error of the predicted log2 RMS
-        of the residuals, 0 without scale contexts). Stages beyond the quality's are quantized to
+        of the residuals, 0 without scale contexts), and ``latent_rms`` (RMS of ``y``, latent units,
+        differentiable). Stages beyond the quality's are quantized to
         the nearest codeword for ``commit`` but neither coded nor (with a quality table) counted
         by the priors.
         """
@@ -185,6 +186,7 @@ class ImageModel(nn.Module):
             "commit_coarse": F.mse_loss(z, zq.detach()),
             "predict": F.mse_loss(mu, y.detach()),
             "scale": scale_loss,
+            "latent_rms": y.float().pow(2).mean().sqrt(),
         }
 
     def _penalty(self, stage: int, ctx: torch.Tensor, weight: float, lengths: torch.Tensor | None = None) -> Penalty:
