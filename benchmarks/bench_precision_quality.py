@@ -106,7 +106,7 @@ def _own_errors(model: ImageModel, x: torch.Tensor) -> dict[str, list[float]]:
     with torch.no_grad():
         for m in watched:
             if isinstance(m, MultiCodebookVQ):
-                flat = m._split(inputs[m])
+                flat = m.split(inputs[m])
                 ref = m.distances(flat)
                 with torch.autocast("cpu", dtype=torch.bfloat16):
                     low = m.distances(flat).float()

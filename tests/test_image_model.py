@@ -35,14 +35,26 @@ def test_training_initializes_updates_and_reseeds():
     torch.manual_seed(0)
     vq = MultiCodebookVQ(channels=4, groups=1, codebook_size=8, decay=0.5).train()
     x = torch.randn(4, 4, 8, 8) + 3.0
-    q, idx, dist = vq(x)
-    assert bool(vq.initialized) and dist.shape == (1, 4 * 64, 8)
+    q, idx, soft = vq(x)
+    assert bool(vq.initialized) and soft.scores.shape == (1, 4 * 64, 8) and soft.flat.shape == (1, 4 * 64, 4)
     assert (vq.codebook.mean() - 3.0).abs() < 1.0  # k-means initialization sits on the data
     vq.ema_count[0, 0] = 0.0  # pretend codeword 0 died
     vq.codebook[0, 0] = 1e6
     vq(x)
     assert vq.codebook[0, 0].abs().max() < 100  # re-seeded onto a live latent
     assert 1.0 <= float(vq.usage_perplexity()[0]) <= 8.0
+
+
+def test_training_assignment_is_the_inference_rule():
+    torch.manual_seed(1)
+    vq = MultiCodebookVQ(channels=8, groups=2, codebook_size=16).train()
+    x = torch.randn(2, 8, 6, 6) * 3
+    vq(x)  # initializes
+    vq.eval()
+    q, idx, soft = vq(x)
+    assert torch.equal(idx, vq.indices(x))
+    dist = vq.distances(soft.flat)
+    assert torch.allclose(soft.scores + soft.flat.pow(2).sum(-1, keepdim=True), dist, atol=1e-4)
 
 
 def test_prior_learns_counts_and_bits_are_positive():

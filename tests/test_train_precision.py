@@ -47,10 +47,10 @@ def test_fp32_islands_compute_in_fp32_under_autocast():
     assert list(net.state_dict()) == keys
     with autocast(torch.device("cpu"), "bf16"):
         y = net[0](x)
-        q, idx, dist = net[1](y)
-    assert y.dtype == torch.bfloat16 and q.dtype == dist.dtype == torch.float32
+        q, idx, soft = net[1](y)
+    assert y.dtype == torch.bfloat16 and q.dtype == soft.scores.dtype == soft.flat.dtype == torch.float32
     # the island computes exactly what fp32 computes on the same (bf16-rounded) input
-    q32, idx32, dist32 = net[1](y.float())
-    assert torch.equal(idx, idx32) and torch.equal(dist, dist32)
+    q32, idx32, soft32 = net[1](y.float())
+    assert torch.equal(idx, idx32) and torch.equal(soft.scores, soft32.scores)
     with autocast(torch.device("cpu"), "fp32"):
         assert net[0](x).dtype == torch.float32

@@ -37,7 +37,7 @@ class ContextPrior(nn.Module):
         """Natural-log probabilities ``[M, N, K]`` for contexts ``[B, M, h, w]`` (N = B*h*w)."""
         table = (self.counts / self.counts.sum(-1, keepdim=True)).log()  # [M, G, K]
         flat = ctx.transpose(0, 1).reshape(self.groups, -1)  # [M, N]
-        return torch.stack([table[g][flat[g]] for g in range(self.groups)])
+        return table[torch.arange(self.groups, device=ctx.device).unsqueeze(1), flat]
 
     def bits(self, idx: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
         """Ideal code length in bits per image ``[B]`` of indices ``[B, M, h, w]``."""

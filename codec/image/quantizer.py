@@ -13,15 +13,31 @@ posterior (``logits``) feeds the differentiable rate term.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.distributed as dist
 from torch import nn
 
-__all__ = ["MultiCodebookVQ", "Penalty"]
+__all__ = ["MultiCodebookVQ", "Penalty", "Assignment"]
 
 # (lengths [M, G, K], ctx [B, M, h, w]): the cost added to the squared distance of codeword k
 # of group m at a position whose context class is c is lengths[m, c, k] (distance units)
 Penalty = tuple[torch.Tensor, torch.Tensor]
+
+
+
+class Assignment(NamedTuple):
+    """What the soft rate term of a training pass needs (``codec.image.soft_rate``): the latent
+    vectors ``flat`` ``[M, N, d]`` (with their gradient), the codebook ``[M, K, d]`` they were
+    assigned with (before the EMA update) and ``scores`` ``[M, N, K]`` (detached): squared
+    distances minus ``|x|^2``, ``|c|^2 - 2 x.c``, which rank codewords and give the posterior
+    exactly as the distances do (a per-row constant), in one pass of a matrix product."""
+
+    flat: torch.Tensor
+    codebook: torch.Tensor
+    scores: torch.Tensor
+
 
 _CHUNK = 8192  # positions per distance block: bounds memory to _CHUNK * M * K floats
 
@@ -65,6 +81,12 @@ class MultiCodebookVQ(nn.Module):
         cb = self.codebook if codebook is None else codebook
         return (flat.pow(2).sum(-1, keepdim=True) - 2 * flat @ cb.transpose(1, 2) + cb.pow(2).sum(-1).unsqueeze(1)).clamp_min(0)
 
+    @staticmethod
+    def scores(flat: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
+        """``|c|^2 - 2 x.c`` ``[M, N, K]`` for ``flat`` ``[M, N, d]`` and ``codebook`` ``[M, K, d]``:
+        :meth:`distances` without the per-row ``|x|^2`` and the clamp."""
+        return torch.baddbmm(codebook.pow(2).sum(-1).unsqueeze(1), flat, codebook.transpose(1, 2), alpha=-2)
+
     def _flat_penalty(self, penalty: Penalty) -> tuple[torch.Tensor, torch.Tensor]:
         """``(lengths [M, G, K], ctx [M, N])`` from a :data:`Penalty`."""
         lengths, ctx = penalty
@@ -73,7 +95,7 @@ class MultiCodebookVQ(nn.Module):
     @staticmethod
     def _gather(lengths: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
         """``lengths [M, G, K]``, ``ctx [M, n]`` -> ``[M, n, K]``."""
-        return torch.stack([lengths[g][ctx[g]] for g in range(lengths.shape[0])])
+        return lengths[torch.arange(lengths.shape[0], device=ctx.device).unsqueeze(1), ctx]
 
     # -- inference --------------------------------------------------------------------------
     def indices(self, x: torch.Tensor, codebook: torch.Tensor | None = None,
@@ -102,28 +124,28 @@ class MultiCodebookVQ(nn.Module):
         return self._merge(vecs, torch.Size((b, m * self.dim, h, w)))
 
     # -- training ---------------------------------------------------------------------------
-    def forward(self, x: torch.Tensor, penalty: Penalty | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, penalty: Penalty | None = None) -> tuple[torch.Tensor, torch.Tensor, Assignment]:
         """Quantize for training (``penalty`` as in :meth:`indices`).
 
-        Returns ``(q, idx, dist)``: codewords ``[B, M*d, h, w]`` (no gradient to x), indices
-        ``[B, M, h, w]`` and squared distances ``[M, N, K]`` (differentiable in x) for the soft
-        posterior. Updates the codebooks (EMA k-means under the same assignment, re-seeding)
-        when training.
+        Returns ``(q, idx, assignment)``: codewords ``[B, M*d, h, w]`` (no gradient to x), indices
+        ``[B, M, h, w]`` and the :class:`Assignment` for the soft rate term. Updates the codebooks
+        (EMA k-means under the same assignment, re-seeding) when training.
         """
         flat = self.split(x)
         if self.training and not bool(self.initialized):
             self.initialize(flat.detach())
-        # a copy: the EMA update below changes the codebook in place, autograd needs this one
-        dist_ = self.distances(flat, self.codebook.clone())
-        cost = dist_.detach()
-        if penalty is not None:
-            cost = cost + self._gather(*self._flat_penalty(penalty))
-        idx_flat = cost.argmin(-1)
-        if self.training:
-            self._update(flat.detach(), idx_flat, dist_.detach())
+        # a copy when training: the EMA update below changes the codebook in place
+        codebook = self.codebook.clone() if self.training else self.codebook
+        with torch.no_grad():
+            scores = self.scores(flat, codebook)
+            cost = scores if penalty is None else scores + self._gather(*self._flat_penalty(penalty))
+            idx_flat = cost.argmin(-1)
+            if self.training:
+                nearest = scores.gather(-1, idx_flat.unsqueeze(-1)).squeeze(-1) + flat.pow(2).sum(-1)
+                self._update(flat.detach(), idx_flat, nearest.clamp_min(0))
         b, _, h, w = x.shape
         idx = idx_flat.reshape(self.groups, b, h, w).transpose(0, 1)
-        return self.lookup(idx), idx, dist_
+        return self.lookup(idx), idx, Assignment(flat, codebook, scores)
 
     def logits(self, dist_: torch.Tensor) -> torch.Tensor:
         """Mixture log-likelihood up to a constant: ``[M, N, K]`` -> ``[M, N, K]``."""
@@ -160,9 +182,11 @@ class MultiCodebookVQ(nn.Module):
         return counts.view(m, self.codebook_size), sums.view(m, self.codebook_size, d)
 
     @torch.no_grad()
-    def _update(self, flat: torch.Tensor, idx: torch.Tensor, dist_: torch.Tensor) -> None:
+    def _update(self, flat: torch.Tensor, idx: torch.Tensor, nearest: torch.Tensor) -> None:
+        """EMA step from ``flat`` ``[M, N, d]`` assigned ``idx`` ``[M, N]`` at squared distances
+        ``nearest`` ``[M, N]``."""
         counts, sums = self._cell_stats(flat, idx)
-        nearest = dist_.gather(-1, idx.unsqueeze(-1)).squeeze(-1).mean(1) / self.dim  # [M]
+        nearest = nearest.mean(1) / self.dim  # [M]
         _all_reduce_mean(counts, sums, nearest)
         keep = self.decay
         self.ema_count.mul_(keep).add_(counts, alpha=1 - keep)
