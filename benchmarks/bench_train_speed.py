@@ -33,6 +33,7 @@ import torch
 from codec.image.config import PRESETS, ImageModelConfig
 from codec.weights import load_manifest
 from train.data import DeviceBank, ImageBank, list_images, split_train_val, step_generator
+from train.allocator import keep_freed_memory
 from train.loop import DEFAULT_CROP, DEFAULT_DATA, DEFAULT_LR, train_step
 from train.objectives import build_objective
 from train.precision import keep_fp32
@@ -106,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="crop on the device (train.data.DeviceBank; default: on CUDA, as train.loop)")
     p.add_argument("--json", default=None, help="also write the rows to this file")
     args = p.parse_args(argv)
+    heap = keep_freed_memory()  # as train.loop does
     warnings.filterwarnings("ignore", category=FutureWarning)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -140,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             wall[key].append((time.perf_counter() - start_wall) / args.steps)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} thread(s)"
     print(f"{name}; batch {args.batch} x {args.crop}^2; {args.repeats} interleaved rounds of {args.steps} steps; "
-          f"crops on the {'device' if on_device else 'host'}; torch {torch.__version__}")
+          f"crops on the {'device' if on_device else 'host'}; torch {torch.__version__}; "
+          f"glibc heap thresholds {'raised' if heap else 'unchanged (no glibc)'}")
     unit = "s" if device.type == "cuda" else "CPU s"
     print(f"{'model':<11} {'variant':<14} {unit + '/step':>10} {'steps/' + unit:>12} {'Mpix/' + unit:>11} "
           f"{'vs fp32':>8} {'wall s/step':>11} {'GPU busy':>8}")

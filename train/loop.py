@@ -46,6 +46,7 @@ from codec.image.config import PRESETS, ImageModelConfig
 from .checkpoint import checkpoint_tensors, load_checkpoint, save_checkpoint
 from .data import DeviceBank, ImageBank, list_images, split_train_val, step_generator
 from .ema import WeightEMA
+from .allocator import keep_freed_memory
 from .objectives import build_objective
 from .precision import PRECISIONS, autocast, choose_precision, keep_fp32
 
@@ -155,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         dist.init_process_group("nccl" if args.device == "cuda" else "gloo")
     if args.threads:
         torch.set_num_threads(args.threads)
+    heap = keep_freed_memory()  # large temporaries stay in the heap (train/allocator.py)
     if args.device == "cuda":
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
@@ -195,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
               # a resumed leg carries the first leg's init, so that an export finds the weights behind it
               "init": (str(args.init) if args.init is not None else None) if saved is None
               else saved.get("recipe", {}).get("init"),
-              "precision": precision, "precision_reason": why}
+              "precision": precision, "precision_reason": why, "heap_kept": heap}
     state = {"step": 0, "elapsed": 0.0, "best": -1e9, "arch": args.arch, "config": json.loads(config.to_json())}
     if saved is not None:
         state.update(load_checkpoint(latest, model, opt, rng))
