@@ -38,7 +38,7 @@ from ._files import MAX_GAUSSIANS
 from .data import SH_COEFFS, GaussianScene, bulk_means
 from .morton import MAX_AXIS_BITS, morton_order
 from .importance import MAX_CLASS, area_index, importance_class, importance_tables
-from .presets import DEFAULT_QUALITY, Preset, get_preset
+from .presets import DEFAULT_QUALITY, LEGACY_PRESETS, Preset, get_preset
 from .quantize import (fixed_point_step, grid_of, opacity_from_int, opacity_to_int, positions_from_int,
                        positions_to_int, quats_from_components, quats_to_int, uniform_offset_from_int,
                        uniform_offset_to_int)
@@ -51,10 +51,6 @@ SCENE_FORMAT_VERSION = 3  # header field scene_version (absent in version 1 file
 # 1: k-means SH codebook, preset steps; 2: steps in the header, SH per band; 3: bit depths and the
 # importance classes (importance.py) in the header
 READABLE_VERSIONS = (1, 2, 3)
-# what format 1 and 2 files take from their quality (the presets as they were then):
-# quality -> (opacity bits, rotation bits, colour relaxation by opacity class, log-scale step, f_dc step)
-LEGACY_PRESETS = {1: (6, 6, 2, 1 / 8, 0.07), 2: (7, 6, 1, 1 / 12, 0.05), 3: (8, 7, 0, 1 / 24, 0.035),
-                  4: (8, 8, 0, 1 / 24, 0.025), 5: (8, 9, 0, 1 / 32, 0.015)}
 OPACITY_BITS = (4, 8)  # range of opacity bit depths a format 3 header may give
 MAX_ROT_BITS = 10
 SH_BANDS = ((0, 3), (3, 8), (8, 15))  # coefficient ranges of SH bands 1, 2, 3

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from codec.errors import InvalidInputError
 
-__all__ = ["Preset", "PRESETS", "DEFAULT_QUALITY", "get_preset", "bounds_text"]
+__all__ = ["Preset", "PRESETS", "DEFAULT_QUALITY", "LEGACY_PRESETS", "get_preset", "bounds_text"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,13 @@ PRESETS: dict[int, Preset] = {p.quality: p for p in (
     Preset(5, 17, SPZ_POSITION_STEP / 2, 1 / 32, 10, 8, 0.006, 0.0025, 3, 2, 0, 0.35, 0.015),
 )}
 DEFAULT_QUALITY = 3
+
+# what scene format 1 and 2 files take from their quality (the presets as they were then; format 3
+# stores these in its header): quality -> (opacity bits, rotation bits, colour relaxation by
+# opacity class, log-scale step, f_dc step), the last two for format 1 only
+LEGACY_PRESETS: dict[int, tuple[int, int, int, float, float]] = {
+    1: (6, 6, 2, 1 / 8, 0.07), 2: (7, 6, 1, 1 / 12, 0.05), 3: (8, 7, 0, 1 / 24, 0.035),
+    4: (8, 8, 0, 1 / 24, 0.025), 5: (8, 9, 0, 1 / 32, 0.015)}
 
 
 def get_preset(quality: int) -> Preset:

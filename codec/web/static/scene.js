@@ -33,7 +33,7 @@ export const SH_COEFFS = [0, 3, 8, 15];
 const INV_SQRT2 = 1.0 / Math.sqrt(2.0);
 const COARSE_CELLS = 2 ** (MAX_AXIS_BITS - REFINE); // coarse grid cells per axis
 
-// codec.py LEGACY_PRESETS: what format 1 and 2 files take from their quality (scaleStep and
+// presets.py LEGACY_PRESETS: what format 1 and 2 files take from their quality (scaleStep and
 // colorStep: format 1 only); format 3 headers carry the bit depths and relaxation caps
 const LEGACY_PRESETS = {
   1: { scaleStep: 1 / 8, rotBits: 6, opacityBits: 6, colorStep: 0.07, relax: [2, 0, 0] },
