@@ -150,3 +150,20 @@ def test_lying_header_is_refused_before_allocation():
     header = dict(c.header, origin=struct.pack("<3d", float("nan"), 0, 0))
     with pytest.raises(CodecError):
         SceneCodec.decode_bytes(pack(Container("scene", header, c.sections, c.version)))
+
+
+@pytest.mark.parametrize("field, value", [
+    ("opacity_bits", 3), ("opacity_bits", 9), ("rot_bits", 1), ("rot_bits", 11), ("relax", b"\x01\x01"),
+    ("relax", b"\x04\x00\x00"), ("importance_area", b"\x80"), ("importance_opacity", b"\x00" * 7),
+    ("importance_area_lo", 1 << 41), ("quality", "3")])
+def test_bad_format_3_fields_are_refused(field, value):
+    """Format 3 takes bit depths, relaxation caps and importance tables from the header: each
+    out of range, short or mistyped one is a CodecError (tables too short for the decoded
+    scales or opacity levels included)."""
+    from codec.container import Container, pack
+
+    c = unpack(SceneCodec(quality=3).encode(_scene(300, 0)))
+    assert c.header["scene_version"] == 3
+    header = dict(c.header, **{field: value})
+    with pytest.raises(CodecError):
+        SceneCodec.decode_bytes(pack(Container("scene", header, c.sections, c.version)))

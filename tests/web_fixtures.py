@@ -125,6 +125,15 @@ def write_fixtures(folder: Path) -> dict:
             expected = f"damaged_{i}.f32"
             (folder / expected).write_bytes(scene_floats(out))
         cases.append({"kind": "damaged-scene", "name": f"damaged_{i} ({section})", "file": file, "expected": expected})
+    # format 3 headers that lie (tables too short, caps or bit depths out of range): Python errs, so must JS
+    c = unpack(base, "scene")
+    for i, (field, value) in enumerate((("importance_area", b"\x80"), ("importance_opacity", b"\x00" * 7),
+                                        ("relax", b"\x04\x00\x00"), ("opacity_bits", 9), ("rot_bits", 11))):
+        bad = pack(Container("scene", dict(c.header, **{field: value}), c.sections, c.version))
+        assert _try(lambda: SceneCodec.decode_bytes(bad)) is None
+        file = f"lying_header_{i}.gsz"
+        (folder / file).write_bytes(bad)
+        cases.append({"kind": "damaged-scene", "name": f"lying header ({field})", "file": file, "expected": None})
     # streams: keyframes and delta frames (motion, a jump that escapes, mask modes)
     for name, quality, degree, n, frames, gop in (("stream_q3", 3, 0, 4000, 9, 5), ("stream_q1_sh1", 1, 1, 3000, 6, 0)):
         seq = moving_sequence(random_scene(n, seed=11, sh_degree=degree), frames, moving_fraction=0.2, seed=3)
