@@ -176,6 +176,15 @@ def canonical_order(scene: GaussianScene, origin: np.ndarray, step: float) -> np
     return morton_order(positions_to_int(scene.means, origin, step))
 
 
+def color_relax(preset: Preset, grid_step: float) -> int:
+    """The colour relaxation cap for a colour grid step ``grid_step`` (``grid_of``: the preset's
+    step, or the input's own coarser grid): the preset's cap, lowered where the input grid is
+    coarser than the preset's step, so ``grid_step * 2^cap`` never exceeds
+    ``preset.color_step * 2^preset.relax_color`` and the preset's worst-case f_dc bound holds."""
+    over = max(0, int(np.ceil(np.log2(grid_step / preset.color_step) - 1e-9)))
+    return max(preset.relax_color - over, 0)
+
+
 def _offset_cat(values: np.ndarray, ctx=None, t: int = 1) -> tuple[bytes, int, int]:
     lo = int(values.min()) if values.size else 0
     k = int(values.max()) - lo + 1 if values.size else 1
@@ -239,27 +248,27 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
         sections.append((f"scale_{j}", data))
         header[f"scale_{j}_lo"], header[f"scale_{j}_k"] = lo, kk
     wo, wa, alo = importance_tables(qo, qs, preset.opacity_bits, sstep, soff, preset.keep)
-    relax = (preset.relax_color, preset.relax_rot, preset.relax_pos)
+    gstep, coff = grid_of(scene.sh_dc, preset.color_step)
+    relax = (color_relax(preset, gstep), preset.relax_rot, preset.relax_pos)
     header.update(importance_opacity=wo.tobytes(), importance_area=wa.tobytes(), importance_area_lo=alo,
                   relax=bytes(relax))
     icls = importance_class(qo, area_index(qs[:, 0], qs[:, 1], qs[:, 2]), wo, wa, alo)
     lut = refine_table(int(qs.min()) if n else 0, int(qs.max()) + 1 if n else 1, preset, step, sstep, soff)
     header["refine_lo"], header["refine_lut"] = int(qs.min()) if n else 0, lut.tobytes()
-    r = np.maximum(refine_bits(qs, int(header["refine_lo"]), lut) - np.minimum(icls, preset.relax_pos), 0)
+    r = np.maximum(refine_bits(qs, int(header["refine_lo"]), lut) - np.minimum(icls, relax[2]), 0)
     top = (q & ((1 << REFINE) - 1)) >> (REFINE - r)[:, None]
     for a in range(3):
         sections.append((f"refine_{'xyz'[a]}", encode_categorical(top[:, a], 1 << REFINE, r, REFINE + 1)))
     rlut = rotation_table(int(np.ptp(qs, axis=1).max()) + 1 if n else 1, preset, sstep)
     header["rot_lut"] = rlut.tobytes()
-    bits = _drop_bits(rlut[np.ptp(qs, axis=1)], np.minimum(icls, preset.relax_rot)) if n else np.zeros(0, np.int64)
+    bits = _drop_bits(rlut[np.ptp(qs, axis=1)], np.minimum(icls, relax[1])) if n else np.zeros(0, np.int64)
     largest, qr = quats_to_int(scene.quats[order], bits)
     coded = bits > 0
     rctx = preset.rot_bits - bits[coded]
     sections.append(("rot_index", encode_categorical(largest[coded], 4, rctx, preset.rot_bits)))
     for j in range(3):
         sections.append((f"rot_{j}", encode_categorical(qr[coded, j], 1 << preset.rot_bits, rctx, preset.rot_bits)))
-    ccls = np.minimum(icls, preset.relax_color)
-    gstep, coff = grid_of(scene.sh_dc, preset.color_step)
+    ccls = np.minimum(icls, relax[0])
     header.update(color_step=gstep, color_offset=coff)
     cstep = (gstep * (1 << ccls))[:, None]
     qc = np.round((scene.sh_dc[order].astype(np.float64) - coff) / cstep).astype(np.int64)
