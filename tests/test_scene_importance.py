@@ -49,3 +49,17 @@ def test_empty():
     wo, wa, lo = importance_tables(np.zeros(0, np.int64), np.zeros((0, 3), np.int64), 8, 1 / 24, 0.0, 0.5)
     assert len(wo) == 256 and len(wa) >= 1
     assert importance_class(np.zeros(0, np.int64), np.zeros(0, np.int64), wo, wa, lo).size == 0
+
+
+def test_reference_weight_from_a_subset():
+    """``among`` ranks the weights of a subset only (the encoder passes the scene's bulk): huge
+    Gaussians outside it no longer push the rest of the scene into the light classes."""
+    qo, qs = _columns()
+    far = np.zeros(len(qo), bool)
+    far[::3] = True
+    qs = qs.copy()
+    qs[far] += 120  # a third of the Gaussians 150x larger in each axis (a sky-dome)
+    ai = area_index(qs[:, 0], qs[:, 1], qs[:, 2])
+    c_all = importance_class(qo, ai, *importance_tables(qo, qs, 8, 1 / 24, 0.0, 0.25))
+    c_bulk = importance_class(qo, ai, *importance_tables(qo, qs, 8, 1 / 24, 0.0, 0.25, ~far))
+    assert (c_all[~far] == 0).mean() < 0.05 and (c_bulk[~far] == 0).mean() > 0.2

@@ -35,7 +35,7 @@ from codec.errors import CorruptDataError, InvalidInputError, LimitExceededError
 from entropy import TableIds
 
 from ._files import MAX_GAUSSIANS
-from .data import SH_COEFFS, GaussianScene, bulk_means
+from .data import SH_COEFFS, GaussianScene, bulk_mask, bulk_means
 from .morton import MAX_AXIS_BITS, morton_order
 from .importance import MAX_CLASS, area_index, importance_class, importance_tables
 from .presets import DEFAULT_QUALITY, LEGACY_PRESETS, Preset, get_preset
@@ -247,7 +247,8 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
         data, lo, kk = _offset_cat(qs[:, j], sctx, SCALE_CONTEXTS)
         sections.append((f"scale_{j}", data))
         header[f"scale_{j}_lo"], header[f"scale_{j}_k"] = lo, kk
-    wo, wa, alo = importance_tables(qo, qs, preset.opacity_bits, sstep, soff, preset.keep)
+    wo, wa, alo = importance_tables(qo, qs, preset.opacity_bits, sstep, soff, preset.keep,
+                                    bulk_mask(scene.means[order]) if n else None)
     gstep, coff = grid_of(scene.sh_dc, preset.color_step)
     relax = (color_relax(preset, gstep), preset.relax_rot, preset.relax_pos)
     header.update(importance_opacity=wo.tobytes(), importance_area=wa.tobytes(), importance_area_lo=alo,
