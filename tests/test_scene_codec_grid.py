@@ -76,8 +76,8 @@ def test_input_on_a_grid_is_kept_exactly(quality):
         small = np.median(o.log_scales, axis=1) < -4.5  # fully refined positions
         assert np.abs(d.means[small] - o.means[small]).max() < 1e-6
     # f_dc: both presets' steps are under twice the grid 1/38.25, so the grid times the importance
-    # factor f, exact where f = 1; quality 3's step is finer than the grid, so f is capped lower
-    # (color_relax) and the preset's worst case step x 2^relax_color / 2 still holds
+    # factor f, exact where f = 1; quality 3's step is under half the grid, so its colours are
+    # exact (color_relax); the preset's worst case step x 2^relax_color / 2 holds for both
     err = np.abs(d.sh_dc - o.sh_dc).max(axis=1)
     assert err.max() <= p.color_step * (1 << p.relax_color) / 2 + 1e-5
     assert err.max() <= (1 << color_relax(p, 1 / 38.25)) / 38.25 / 2 + 1e-5
@@ -87,7 +87,8 @@ def test_input_on_a_grid_is_kept_exactly(quality):
 def test_colour_relaxation_is_capped_on_a_coarser_input_grid():
     p = get_preset(3)  # f_dc step 0.0125, relax_color 3
     assert color_relax(p, p.color_step) == 3 and color_relax(p, 0.9 * p.color_step) == 3
-    assert color_relax(p, 1 / 38.25) == 1  # 2.09x the step: two factors of 2 fewer
+    assert color_relax(p, 0.014) == 2  # up to twice the step: one factor of 2 fewer
+    assert color_relax(p, 1 / 38.25) == 0  # 2.09x the step: exact colours
     assert color_relax(p, 100.0) == 0
     for g in (0.0125, 0.013, 0.02, 0.026, 0.05, 0.1):
         assert g * (1 << color_relax(p, g)) <= max(p.color_step * (1 << p.relax_color), g) + 1e-12

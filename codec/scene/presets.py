@@ -9,8 +9,9 @@ Where the input already sits on a coarser uniform grid (an SPZ file: log-scales 
 in 1/38.25, SH in 1/16 and 1/8, fixed-point means), the codec quantizes on that grid or a
 multiple of it: never coarser than the preset's step unless the grid itself is, and exact where
 the preset's step is finer than the grid. Colour on such a grid g is exact for f = 1 and has the
-step g x f otherwise, with f capped (``codec.color_relax``) so that g x f never exceeds the
-preset's largest colour step, step x 2^relax_color: the f_dc bound with f = 2^relax_color holds. The bounds hold for raw training output too:
+step g x f otherwise, with f capped (``codec.color_relax``: one factor of 2 less when g is up to
+twice the step, f = 1 when coarser) so that g x f never exceeds the preset's largest colour step,
+step x 2^relax_color: the f_dc bound with f = 2^relax_color holds. The bounds hold for raw training output too:
 unnormalised quaternions are normalised (the render does the same), and opacity is coded after
 the sigmoid, so a large logit only moves within the last level (1/510 of opacity).
 
