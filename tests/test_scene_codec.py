@@ -9,7 +9,8 @@ import pytest
 
 from codec.container import unpack
 from codec.errors import CodecError
-from codec.scene.codec import SceneCodec, opacity_class, rotation_bits
+from codec.scene.codec import SceneCodec, rotation_bits
+from codec.scene.importance import area_index, importance_class
 from codec.scene.data import GaussianScene, sigmoid
 from codec.scene.presets import PRESETS
 from codec.scene.quantize import uniform_to_int
@@ -46,9 +47,14 @@ def _check_round_trip(scene, quality):
     orig = scene.subset(codec.last_order)
     p, h = PRESETS[quality], unpack(data).header
     assert len(dec) == len(scene) and dec.sh_degree == 3
-    cls = opacity_class(np.round(sigmoid(dec.opacity_logits) * ((1 << p.opacity_bits) - 1)).astype(np.int64),
-                        p.opacity_bits)
-    f_col, f_pos, f_rot = (2.0 ** np.minimum(cls, r) for r in (p.relax_color, p.relax_pos, p.relax_rot))
+    assert (h["opacity_bits"], h["rot_bits"], h["relax"]) == (p.opacity_bits, p.rot_bits,
+                                                              bytes((p.relax_color, p.relax_rot, p.relax_pos)))
+    qo = np.round(sigmoid(dec.opacity_logits.astype(np.float64)) * ((1 << p.opacity_bits) - 1)).astype(np.int64)
+    qs = np.round((dec.log_scales.astype(np.float64) - h["scale_offset"]) / h["scale_step"]).astype(np.int64)
+    cls = importance_class(qo, area_index(qs[:, 0], qs[:, 1], qs[:, 2]), np.frombuffer(h["importance_opacity"], np.uint8),
+                           np.frombuffer(h["importance_area"], np.uint8), h["importance_area_lo"])
+    f_col, f_pos, f_rot = (2 ** np.minimum(cls, r) for r in (p.relax_color, p.relax_pos, p.relax_rot))
+    assert f_col.max() <= 1 << p.relax_color and f_rot.max() <= 1 << p.relax_rot  # the stated worst case
     g = h["pos_step"] / 2
     sigma_mid = np.exp(np.sort(dec.log_scales, axis=1)[:, 1] + p.scale_step / 2)
     bound = g + f_pos * np.maximum(g, p.pos_rel / 2 * sigma_mid)
@@ -56,11 +62,12 @@ def _check_round_trip(scene, quality):
     assert np.abs(dec.log_scales - orig.log_scales).max() <= p.scale_step / 2 + 1e-5
     assert np.abs(sigmoid(dec.opacity_logits) - sigmoid(orig.opacity_logits)).max() <= 0.5 / ((1 << p.opacity_bits) - 1) + 1e-5
     assert (np.abs(dec.sh_dc - orig.sh_dc).max(axis=1) <= p.color_step / 2 * f_col + 1e-5).all()
-    full = (rotation_bits(uniform_to_int(orig.log_scales, p.scale_step), p) == p.rot_bits) & (f_rot == 1)
+    bits = p.rot_bits - np.log2(f_rot).astype(np.int64)
+    full = (rotation_bits(uniform_to_int(orig.log_scales, p.scale_step), p) == p.rot_bits) & (bits >= 2)
     assert full.mean() > 0.2
     q, r = dec.quats[full].astype(np.float64), orig.quats[full].astype(np.float64)
     d = np.minimum(np.abs(q - r).max(1), np.abs(q + r).max(1))
-    assert d.max() <= 3.0 / ((1 << p.rot_bits) - 1)  # stored components: 1/(sqrt2 L); the rebuilt one a bit more
+    assert (d <= 3.0 / ((1 << bits[full]) - 1)).all()  # stored components: 1/(sqrt2 L); the rebuilt one a bit more
     assert np.abs(dec.sh_rest).max() < 2  # codebook values stay in range
 
 
@@ -141,5 +148,22 @@ def test_lying_header_is_refused_before_allocation():
     with pytest.raises(CodecError):
         SceneCodec.decode_bytes(pack(Container("scene", header, c.sections, c.version)))
     header = dict(c.header, origin=struct.pack("<3d", float("nan"), 0, 0))
+    with pytest.raises(CodecError):
+        SceneCodec.decode_bytes(pack(Container("scene", header, c.sections, c.version)))
+
+
+@pytest.mark.parametrize("field, value", [
+    ("opacity_bits", 3), ("opacity_bits", 9), ("rot_bits", 1), ("rot_bits", 11), ("relax", b"\x01\x01"),
+    ("relax", b"\x04\x00\x00"), ("importance_area", b"\x80"), ("importance_opacity", b"\x00" * 7),
+    ("importance_area_lo", 1 << 41), ("quality", "3")])
+def test_bad_format_3_fields_are_refused(field, value):
+    """Format 3 takes bit depths, relaxation caps and importance tables from the header: each
+    out of range, short or mistyped one is a CodecError (tables too short for the decoded
+    scales or opacity levels included)."""
+    from codec.container import Container, pack
+
+    c = unpack(SceneCodec(quality=3).encode(_scene(300, 0)))
+    assert c.header["scene_version"] == 3
+    header = dict(c.header, **{field: value})
     with pytest.raises(CodecError):
         SceneCodec.decode_bytes(pack(Container("scene", header, c.sections, c.version)))

@@ -1,5 +1,5 @@
-"""Scene format 2: steps in the header, the input's own grid recognised, SH coded per band;
-format 1 files still decode."""
+"""Scene format 2 and on: steps in the header, the input's own grid recognised, SH coded per
+band; format 1 and 2 files still decode."""
 
 import hashlib
 from pathlib import Path
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from codec.scene import GaussianScene, SceneCodec
+from codec.scene.codec import color_relax
 from codec.scene.presets import get_preset
 from codec.scene.quantize import fixed_point_step, grid_of
 
@@ -21,6 +22,16 @@ def test_format_1_file_still_decodes():
     assert len(d) == 300 and d.sh_degree == 1
     h = hashlib.sha256(b"".join(a.tobytes() for a in d.arrays().values())).hexdigest()
     assert h == "e4ba0d42b8070176d753c29e8e06cf58c2cbe432bf937ffdcb95dc0d083f0148"
+
+
+def test_format_2_file_still_decodes():
+    """Written by the format-2 encoder (commit 3dca33f: 400 Gaussians of
+    ``codec.stream.generator.random_scene(400, seed=11, sh_degree=2)``, quality 1, so its colour
+    steps follow the opacity classes); the hash is of that decoder's output arrays."""
+    d = SceneCodec.decode_bytes((Path(__file__).parent / "scene_fixtures" / "v2_q1_sh2.gsz").read_bytes())
+    assert len(d) == 400 and d.sh_degree == 2
+    h = hashlib.sha256(b"".join(a.tobytes() for a in d.arrays().values())).hexdigest()
+    assert h == "07ec53ffc514d9cc4cc42573497ffad87c041efef30f5872e2e371cbe5b555cb"
 
 
 def test_grid_recognition():
@@ -57,14 +68,30 @@ def test_input_on_a_grid_is_kept_exactly(quality):
     d = codec.decode(codec.encode(s))
     o = s.subset(codec.last_order)
     assert np.abs(d.sh_rest - o.sh_rest).max() < 1e-5  # grids 1/16 and 1/8 >= every SH step used here
-    if quality == 1:  # steps 1/8 and 0.07 are over twice the grids: the preset's own, its bounds
-        assert np.abs(d.log_scales - o.log_scales).max() <= 1 / 16 + 1e-6
-        assert np.abs(d.sh_dc - o.sh_dc).max() <= 0.07 * 4 / 2 + 1e-5  # step x f, f <= 4 (low opacity)
+    p = get_preset(quality)
+    if quality == 1:  # log-scale step 1/6 is over twice the grid 1/16: the preset's own, its bound
+        assert np.abs(d.log_scales - o.log_scales).max() <= p.scale_step / 2 + 1e-6
     else:  # steps 1/24 and 0.035 are finer than the grids 1/16 and 1/38.25: exact
         assert np.abs(d.log_scales - o.log_scales).max() < 1e-5
-        assert np.abs(d.sh_dc - o.sh_dc).max() < 1e-5
         small = np.median(o.log_scales, axis=1) < -4.5  # fully refined positions
         assert np.abs(d.means[small] - o.means[small]).max() < 1e-6
+    # f_dc: both presets' steps are under twice the grid 1/38.25, so the grid times the importance
+    # factor f, exact where f = 1; quality 3's step is under half the grid, so its colours are
+    # exact (color_relax); the preset's worst case step x 2^relax_color / 2 holds for both
+    err = np.abs(d.sh_dc - o.sh_dc).max(axis=1)
+    assert err.max() <= p.color_step * (1 << p.relax_color) / 2 + 1e-5
+    assert err.max() <= (1 << color_relax(p, 1 / 38.25)) / 38.25 / 2 + 1e-5
+    assert (err < 1e-5).mean() >= p.keep * 0.9
+
+
+def test_colour_relaxation_is_capped_on_a_coarser_input_grid():
+    p = get_preset(3)  # f_dc step 0.0125, relax_color 3
+    assert color_relax(p, p.color_step) == 3 and color_relax(p, 0.9 * p.color_step) == 3
+    assert color_relax(p, 0.014) == 2  # up to twice the step: one factor of 2 fewer
+    assert color_relax(p, 1 / 38.25) == 0  # 2.09x the step: exact colours
+    assert color_relax(p, 100.0) == 0
+    for g in (0.0125, 0.013, 0.02, 0.026, 0.05, 0.1):
+        assert g * (1 << color_relax(p, g)) <= max(p.color_step * (1 << p.relax_color), g) + 1e-12
 
 
 def test_float_sh_within_the_step_both_symbol_layouts():
@@ -78,7 +105,7 @@ def test_float_sh_within_the_step_both_symbol_layouts():
         codec = SceneCodec(quality=3)
         d = codec.decode(codec.encode(s))
         err = np.abs(d.sh_rest - s.sh_rest[codec.last_order]).max()
-        assert err <= get_preset(3).color_step / 2 + 1e-5
+        assert err <= get_preset(3).sh_step / 2 + 1e-5
 
 
 def test_far_shell_does_not_coarsen_the_position_grid():

@@ -14,7 +14,7 @@ from codec.scene.streams import (_family, decode_categorical, decode_residuals, 
 
 GOLDEN = {
     "laplace_family": "7de90fb45c19869ff814c3e5fa91e69e55d8ab4b2f52b62c71d2fb7024f27d2c",
-    "scene_q3": "d08818cc162ae1231e51501baaa8247e447e744a0d6624f7c3df0690bbc5c658",
+    "scene_q3": "15d2579603fc2beec5ff9b9ae2e6d50e88349f7843b698b433776c6ea776d728",
 }
 
 

@@ -39,7 +39,8 @@ __all__ = ["write_fixtures", "scene_floats"]
 # attributes sit on grids of their own (_on_grids)
 SCENES = [("q1_sh0", 1, 0, 2500), ("q2_sh1", 2, 1, 2500), ("q3_sh3", 3, 3, 2000), ("q4_sh2", 4, 2, 2500),
           ("q5_sh0", 5, 0, 2500), ("q3_large", 3, 0, 40000), ("q3_grid_sh2", 3, 2, 2500)]
-V1_SCENE = Path(__file__).resolve().parent / "scene_fixtures" / "v1_sh1.gsz"  # written by format 1
+# written by formats 1 and 2 (format 2: commit 3dca33f, 400 Gaussians, quality 1, SH degree 2)
+OLD_SCENES = [Path(__file__).resolve().parent / "scene_fixtures" / name for name in ("v1_sh1.gsz", "v2_q1_sh2.gsz")]
 
 
 def scene_floats(scene: GaussianScene) -> bytes:
@@ -107,11 +108,12 @@ def write_fixtures(folder: Path) -> dict:
         (folder / f"{name}.gsz").write_bytes(data)
         (folder / f"{name}.f32").write_bytes(scene_floats(SceneCodec.decode_bytes(data)))
         cases.append({"kind": "scene", "name": name, "file": f"{name}.gsz", "expected": [f"{name}.f32"]})
-    # a scene format 1 file (preset steps, k-means SH codebook), which must still decode
-    data = V1_SCENE.read_bytes()
-    (folder / "v1_sh1.gsz").write_bytes(data)
-    (folder / "v1_sh1.f32").write_bytes(scene_floats(SceneCodec.decode_bytes(data)))
-    cases.append({"kind": "scene", "name": "v1_sh1", "file": "v1_sh1.gsz", "expected": ["v1_sh1.f32"]})
+    # scene format 1 and 2 files (1: preset steps, k-means SH codebook; 2: opacity classes), which must still decode
+    for path in OLD_SCENES:
+        data = path.read_bytes()
+        (folder / path.name).write_bytes(data)
+        (folder / f"{path.stem}.f32").write_bytes(scene_floats(SceneCodec.decode_bytes(data)))
+        cases.append({"kind": "scene", "name": path.stem, "file": path.name, "expected": [f"{path.stem}.f32"]})
     # damaged scenes: the Python decoder's answer (values or an error) is the expected one
     base = (folder / "q2_sh1.gsz").read_bytes()
     for i, (section, bad) in enumerate(_damaged_scenes(base, 24, seed=7)):
@@ -123,6 +125,15 @@ def write_fixtures(folder: Path) -> dict:
             expected = f"damaged_{i}.f32"
             (folder / expected).write_bytes(scene_floats(out))
         cases.append({"kind": "damaged-scene", "name": f"damaged_{i} ({section})", "file": file, "expected": expected})
+    # format 3 headers that lie (tables too short, caps or bit depths out of range): Python errs, so must JS
+    c = unpack(base, "scene")
+    for i, (field, value) in enumerate((("importance_area", b"\x80"), ("importance_opacity", b"\x00" * 7),
+                                        ("relax", b"\x04\x00\x00"), ("opacity_bits", 9), ("rot_bits", 11))):
+        bad = pack(Container("scene", dict(c.header, **{field: value}), c.sections, c.version))
+        assert _try(lambda: SceneCodec.decode_bytes(bad)) is None
+        file = f"lying_header_{i}.gsz"
+        (folder / file).write_bytes(bad)
+        cases.append({"kind": "damaged-scene", "name": f"lying header ({field})", "file": file, "expected": None})
     # streams: keyframes and delta frames (motion, a jump that escapes, mask modes)
     for name, quality, degree, n, frames, gop in (("stream_q3", 3, 0, 4000, 9, 5), ("stream_q1_sh1", 1, 1, 3000, 6, 0)):
         seq = moving_sequence(random_scene(n, seed=11, sh_degree=degree), frames, moving_fraction=0.2, seed=3)

@@ -13,7 +13,11 @@ Pipeline (encode; decode runs it backwards, every stage vectorized numpy):
    colour as g, r-g, b-g; SH rest per band, one table per coefficient (the RGB triple as one
    symbol where its alphabet is small). Steps come from the preset, or from the grid the input
    already sits on (``quantize.grid_of``), and are stored in the header (format 2; format 1
-   files, with preset steps and a k-means SH codebook, still decode).
+   files, with preset steps and a k-means SH codebook, still decode);
+4. format 3: the opacity and rotation bit depths and an importance class per Gaussian
+   (``importance.py``, from its decoded opacity and log-scales through header tables) that
+   coarsens the colour step and the rotation bits of the Gaussians that weigh little in a render
+   (format 2 relaxed colour by opacity alone; those files still decode).
 
 The container (``codec.container``, kind "scene") holds the header fields and one section
 per stream; ``docs/scenes.md`` documents the layout.
@@ -31,9 +35,10 @@ from codec.errors import CorruptDataError, InvalidInputError, LimitExceededError
 from entropy import TableIds
 
 from ._files import MAX_GAUSSIANS
-from .data import SH_COEFFS, GaussianScene, bulk_means
+from .data import SH_COEFFS, GaussianScene, bulk_mask, bulk_means
 from .morton import MAX_AXIS_BITS, morton_order
-from .presets import DEFAULT_QUALITY, Preset, get_preset
+from .importance import MAX_CLASS, area_index, importance_class, importance_tables
+from .presets import DEFAULT_QUALITY, LEGACY_PRESETS, Preset, get_preset
 from .quantize import (fixed_point_step, grid_of, opacity_from_int, opacity_to_int, positions_from_int,
                        positions_to_int, quats_from_components, quats_to_int, uniform_offset_from_int,
                        uniform_offset_to_int)
@@ -42,8 +47,12 @@ from .streams import bucket, decode_categorical, decode_residuals, encode_catego
 __all__ = ["SceneCodec", "SCENE_FORMAT_VERSION", "encode_scene", "decode_scene", "canonical_order",
            "quantization_grid"]
 
-SCENE_FORMAT_VERSION = 2  # header field scene_version (absent in version 1 files); the container stays version 1
-READABLE_VERSIONS = (1, 2)  # 1: k-means SH codebook, preset steps; 2: steps in the header, SH per band
+SCENE_FORMAT_VERSION = 3  # header field scene_version (absent in version 1 files); the container stays version 1
+# 1: k-means SH codebook, preset steps; 2: steps in the header, SH per band; 3: bit depths and the
+# importance classes (importance.py) in the header
+READABLE_VERSIONS = (1, 2, 3)
+OPACITY_BITS = (4, 8)  # range of opacity bit depths a format 3 header may give
+MAX_ROT_BITS = 10
 SH_BANDS = ((0, 3), (3, 8), (8, 15))  # coefficient ranges of SH bands 1, 2, 3
 MAX_ALPHABET = 1 << 16
 BULK_FACTOR = 8.0  # position extent at most this times the bulk's (quantization_grid)
@@ -87,8 +96,8 @@ OPACITY_CLASSES = 4
 def opacity_class(qo: np.ndarray, bits: int) -> np.ndarray:
     """[N] int in [0, 4): c with opacity in (2^-(c+1), 2^-c] (3 for everything under 1/8).
 
-    A Gaussian's contribution to any pixel is proportional to its opacity, so colour,
-    rotation and position-refinement precision are relaxed by 2^c (integers only).
+    Formats 1 and 2 relax the colour step by 2^c (integers only); format 3 uses the importance
+    class of ``importance.py`` instead.
     """
     levels = (1 << bits) - 1
     return sum(((qo.astype(np.int64) << j) <= levels).astype(np.int64) for j in (1, 2, 3))
@@ -167,6 +176,18 @@ def canonical_order(scene: GaussianScene, origin: np.ndarray, step: float) -> np
     return morton_order(positions_to_int(scene.means, origin, step))
 
 
+def color_relax(preset: Preset, grid_step: float) -> int:
+    """The colour relaxation cap for a colour grid step ``grid_step`` (``grid_of``: the preset's
+    step, or the input's own grid): the preset's cap on a grid no coarser than the preset's step;
+    one less on a grid up to twice as coarse, so ``grid_step * 2^cap`` stays within
+    ``preset.color_step * 2^preset.relax_color`` (the preset's worst-case f_dc bound); 0 (colours
+    exact) on a grid twice the step or coarser, where even class 1 would get four times the step
+    it is meant to (tap, SPZ's 1/38.25 against quality 3's 0.0125: 1.8 dB for 0.7 % of the file)."""
+    if grid_step <= preset.color_step * (1 + 1e-9):
+        return preset.relax_color
+    return max(preset.relax_color - 1, 0) if grid_step < 2 * preset.color_step * (1 - 1e-9) else 0
+
+
 def _offset_cat(values: np.ndarray, ctx=None, t: int = 1) -> tuple[bytes, int, int]:
     lo = int(values.min()) if values.size else 0
     k = int(values.max()) - lo + 1 if values.size else 1
@@ -200,7 +221,8 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
         kept = np.nonzero(prune_mask(scene, progress))[0]
         scene = scene.subset(kept)
     n, k = len(scene), scene.sh_rest.shape[1]
-    header: dict = {"scene_version": SCENE_FORMAT_VERSION, "n": n, "quality": quality, "sh_degree": scene.sh_degree}
+    header: dict = {"scene_version": SCENE_FORMAT_VERSION, "n": n, "quality": quality, "sh_degree": scene.sh_degree,
+                    "opacity_bits": preset.opacity_bits, "rot_bits": preset.rot_bits}
     sections: list[tuple[str, bytes]] = []
     origin, step = quantization_grid(scene, preset)
     q = positions_to_int(scene.means, origin, step)
@@ -217,7 +239,6 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
     qo = opacity_to_int(scene.opacity_logits[order], preset.opacity_bits)
     sections.append(("opacity", encode_categorical(qo, 1 << preset.opacity_bits)))
     octx = qo >> max(preset.opacity_bits - 3, 0)  # 8 opacity classes as context
-    ocls = opacity_class(qo, preset.opacity_bits)
     sstep, soff = grid_of(scene.log_scales, preset.scale_step)
     header.update(scale_step=sstep, scale_offset=soff)
     qs = uniform_offset_to_int(scene.log_scales[order], sstep, soff)
@@ -229,23 +250,29 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
         data, lo, kk = _offset_cat(qs[:, j], sctx, SCALE_CONTEXTS)
         sections.append((f"scale_{j}", data))
         header[f"scale_{j}_lo"], header[f"scale_{j}_k"] = lo, kk
+    wo, wa, alo = importance_tables(qo, qs, preset.opacity_bits, sstep, soff, preset.keep,
+                                    bulk_mask(scene.means[order]) if n else None)
+    gstep, coff = grid_of(scene.sh_dc, preset.color_step)
+    relax = (color_relax(preset, gstep), preset.relax_rot, preset.relax_pos)
+    header.update(importance_opacity=wo.tobytes(), importance_area=wa.tobytes(), importance_area_lo=alo,
+                  relax=bytes(relax))
+    icls = importance_class(qo, area_index(qs[:, 0], qs[:, 1], qs[:, 2]), wo, wa, alo)
     lut = refine_table(int(qs.min()) if n else 0, int(qs.max()) + 1 if n else 1, preset, step, sstep, soff)
     header["refine_lo"], header["refine_lut"] = int(qs.min()) if n else 0, lut.tobytes()
-    r = np.maximum(refine_bits(qs, int(header["refine_lo"]), lut) - np.minimum(ocls, preset.relax_pos), 0)
+    r = np.maximum(refine_bits(qs, int(header["refine_lo"]), lut) - np.minimum(icls, relax[2]), 0)
     top = (q & ((1 << REFINE) - 1)) >> (REFINE - r)[:, None]
     for a in range(3):
         sections.append((f"refine_{'xyz'[a]}", encode_categorical(top[:, a], 1 << REFINE, r, REFINE + 1)))
     rlut = rotation_table(int(np.ptp(qs, axis=1).max()) + 1 if n else 1, preset, sstep)
     header["rot_lut"] = rlut.tobytes()
-    bits = _drop_bits(rlut[np.ptp(qs, axis=1)], np.minimum(ocls, preset.relax_rot)) if n else np.zeros(0, np.int64)
+    bits = _drop_bits(rlut[np.ptp(qs, axis=1)], np.minimum(icls, relax[1])) if n else np.zeros(0, np.int64)
     largest, qr = quats_to_int(scene.quats[order], bits)
     coded = bits > 0
     rctx = preset.rot_bits - bits[coded]
     sections.append(("rot_index", encode_categorical(largest[coded], 4, rctx, preset.rot_bits)))
     for j in range(3):
         sections.append((f"rot_{j}", encode_categorical(qr[coded, j], 1 << preset.rot_bits, rctx, preset.rot_bits)))
-    ccls = np.minimum(ocls, preset.relax_color)
-    gstep, coff = grid_of(scene.sh_dc, preset.color_step)
+    ccls = np.minimum(icls, relax[0])
     header.update(color_step=gstep, color_offset=coff)
     cstep = (gstep * (1 << ccls))[:, None]
     qc = np.round((scene.sh_dc[order].astype(np.float64) - coff) / cstep).astype(np.int64)
@@ -255,7 +282,7 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
         header[f"{name}_lo"], header[f"{name}_k"] = lo, kk
     for band, (c0, c1) in enumerate(SH_BANDS[:scene.sh_degree], start=1):
         rest = scene.sh_rest[order, c0:c1]  # [N, nb, 3]
-        bstep, boff = grid_of(rest, preset.color_step)
+        bstep, boff = grid_of(rest, preset.sh_step)
         qr = uniform_offset_to_int(rest, bstep, boff)
         lo = int(qr.min()) if qr.size else 0
         kk = int(qr.max()) - lo + 1 if qr.size else 1
@@ -299,9 +326,17 @@ def decode_scene(data: bytes) -> GaussianScene:
     n = _int(h, "n", 0, MAX_GAUSSIANS)
     if n > 64 * len(data) + 64:  # every Gaussian costs well over 1/8 bit: refuse absurd counts
         raise LimitExceededError(f"scene header claims {n} Gaussians in {len(data)} bytes")
-    preset = get_preset(_int(h, "quality", 1, 99)) if h.get("quality") in (1, 2, 3, 4, 5) else None
-    if preset is None:
-        raise CorruptDataError(f"scene header has an unknown quality {h.get('quality')!r}")
+    if version < 3:  # bit depths and colour relaxation follow from the quality
+        legacy = LEGACY_PRESETS.get(h.get("quality")) if isinstance(h.get("quality"), int) else None
+        if legacy is None:
+            raise CorruptDataError(f"scene header has an unknown quality {h.get('quality')!r}")
+        ob, rb, relax = legacy[0], legacy[1], (legacy[2], 0, 0)
+    else:
+        _int(h, "quality", 0, 99)
+        ob, rb = _int(h, "opacity_bits", *OPACITY_BITS), _int(h, "rot_bits", 2, MAX_ROT_BITS)
+        relax = h.get("relax")
+        if not isinstance(relax, bytes) or len(relax) != 3 or max(relax) > MAX_CLASS:
+            raise CorruptDataError("scene header field 'relax' is missing or malformed")
     deg = _int(h, "sh_degree", 0, 3)
     k = SH_COEFFS[deg]
     origin_b, step = h.get("origin"), h.get("pos_step")
@@ -313,7 +348,7 @@ def decode_scene(data: bytes) -> GaussianScene:
         raise CorruptDataError("scene header has a non-finite origin")
     sec = c.section
     if version == 1:  # steps implied by the preset, no offsets
-        sstep, soff, gstep, coff = preset.scale_step, 0.0, preset.color_step, 0.0
+        sstep, soff, gstep, coff = legacy[3], 0.0, legacy[4], 0.0
     else:
         sstep, soff = _float(h, "scale_step", 1e-6, 16.0), _float(h, "scale_offset", -16.0, 16.0)
         gstep, coff = _float(h, "color_step", 1e-6, 16.0), _float(h, "color_offset", -16.0, 16.0)
@@ -332,11 +367,10 @@ def decode_scene(data: bytes) -> GaussianScene:
     if n and any(a.min() < 0 or a.max() >= (1 << (MAX_AXIS_BITS - REFINE)) for a in coarse):
         raise CorruptDataError("decoded positions leave the grid")
     # opacity and its classes (lookup tables over the 2^b levels)
-    levels = np.arange(1 << preset.opacity_bits)
-    qo = decode_categorical(sec("opacity"), n, 1 << preset.opacity_bits, what="opacity")
-    opacity = opacity_from_int(levels, preset.opacity_bits)[qo]
-    octx = qo >> max(preset.opacity_bits - 3, 0)
-    ocls = opacity_class(levels, preset.opacity_bits)[qo]
+    levels = np.arange(1 << ob)
+    qo = decode_categorical(sec("opacity"), n, 1 << ob, what="opacity")
+    opacity = opacity_from_int(levels, ob)[qo]
+    octx = qo >> max(ob - 3, 0)
     # log-scales
     s0, lo0, k0 = offset_cat("scale_0", octx, 8)
     sctx = TableIds(_scale_context(s0, lo0, k0), SCALE_CONTEXTS)
@@ -345,10 +379,15 @@ def decode_scene(data: bytes) -> GaussianScene:
     for j, s in enumerate((s0, s1, s2)):
         log_scales[:, j] = uniform_offset_from_int(s, sstep, soff)
     smin, smax = np.minimum(np.minimum(s0, s1), s2), np.maximum(np.maximum(s0, s1), s2)
+    if version < 3:
+        icls = opacity_class(levels, ob)[qo]
+    else:
+        icls = importance_class(qo, s0 + s1 + s2 - smin, _lut(h, "importance_opacity", 255),
+                                _lut(h, "importance_area", 255), _int(h, "importance_area_lo", -(1 << 40), 1 << 40))
     # fine positions: top r bits of the position in its coarse cell, then the cell centre
     lut = _lut(h, "refine_lut", REFINE)
     r = _refine_lookup(_median3(s0, s1, s2), _int(h, "refine_lo", -(1 << 40), 1 << 40), lut).astype(np.int64)
-    r = np.maximum(r - np.minimum(ocls, preset.relax_pos), 0)
+    r = np.maximum(r - np.minimum(icls, relax[2]), 0)
     rids = TableIds(r, REFINE + 1)
     shift = REFINE - r
     centre = (1 << shift) >> 1
@@ -360,24 +399,23 @@ def decode_scene(data: bytes) -> GaussianScene:
         q = (coarse[a] << REFINE) + (top << shift) + centre
         means[:, a] = positions_from_int(q, origin[a], step)
     # rotations: smallest three of the Gaussians that store any bits
-    rlut = _lut(h, "rot_lut", preset.rot_bits)
+    rlut = _lut(h, "rot_lut", rb)
     spread = smax - smin
     if n and spread.max() >= len(rlut):
         raise CorruptDataError("rotation table too short for the decoded scales")
-    bits = _drop_bits(rlut[spread], np.minimum(ocls, preset.relax_rot))
+    bits = _drop_bits(rlut[spread], np.minimum(icls, relax[1]))
     idx = np.flatnonzero(bits)
     bc = bits[idx]
-    rctx = TableIds(preset.rot_bits - bc, preset.rot_bits)
-    largest = decode_categorical(sec("rot_index"), idx.size, 4, rctx, preset.rot_bits, what="rot_index")
-    comps = [decode_categorical(sec(f"rot_{j}"), idx.size, 1 << preset.rot_bits, rctx, preset.rot_bits,
-                                what=f"rot_{j}") for j in range(3)]
+    rctx = TableIds(rb - bc, rb)
+    largest = decode_categorical(sec("rot_index"), idx.size, 4, rctx, rb, what="rot_index")
+    comps = [decode_categorical(sec(f"rot_{j}"), idx.size, 1 << rb, rctx, rb, what=f"rot_{j}") for j in range(3)]
     if any((cj >> bc).any() for cj in comps):
         raise CorruptDataError("rotation symbol out of range for its precision")
     quats = np.zeros((n, 4), np.float32)
     quats[:, 0] = 1.0  # nothing stored: the identity
     quats_from_components(largest, *comps, bc, out=quats, rows=idx)
     # DC colour: g, r - g, b - g
-    ccls = np.minimum(ocls, preset.relax_color)
+    ccls = np.minimum(icls, relax[0])
     cids = TableIds(ccls, OPACITY_CLASSES)
     cstep = gstep * (1 << ccls)
     g = offset_cat("color_g", cids, OPACITY_CLASSES)[0]

@@ -28,7 +28,7 @@ import numpy as np
 
 from codec.errors import InvalidInputError
 
-__all__ = ["GaussianScene", "bulk_means", "SH_C0", "OPACITY_LOGIT_LIMIT", "SH_COEFFS", "sh_degree_for", "sigmoid", "logit"]
+__all__ = ["GaussianScene", "bulk_means", "bulk_mask", "SH_C0", "OPACITY_LOGIT_LIMIT", "SH_COEFFS", "sh_degree_for", "sigmoid", "logit"]
 
 SH_C0 = 0.28209479177387814
 SH_COEFFS = {0: 0, 1: 3, 2: 8, 3: 15}  # K per degree
@@ -55,12 +55,17 @@ def logit(p: np.ndarray, eps: float = 1e-7) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
-def bulk_means(means: np.ndarray, percent: float = 80.0) -> np.ndarray:
-    """[M, 3] float64: the ``percent`` % of the means [N, 3] (N > 0) nearest their median, the
-    bulk of a scene without a far background shell (a sky-dome) or floaters."""
+def bulk_mask(means: np.ndarray, percent: float = 80.0) -> np.ndarray:
+    """[N] bool: the ``percent`` % of the means [N, 3] (N > 0) nearest their median, the bulk of
+    a scene without a far background shell (a sky-dome) or floaters."""
     m = np.asarray(means, np.float64)
     dist = np.linalg.norm(m - np.median(m, axis=0), axis=1)
-    return m[dist <= np.percentile(dist, percent)]
+    return dist <= np.percentile(dist, percent)
+
+
+def bulk_means(means: np.ndarray, percent: float = 80.0) -> np.ndarray:
+    """[M, 3] float64: the means of :func:`bulk_mask`."""
+    return np.asarray(means, np.float64)[bulk_mask(means, percent)]
 
 
 def _as_f32(name: str, a, shape_tail: tuple[int, ...]) -> np.ndarray:

@@ -19,7 +19,7 @@ import json
 
 import numpy as np
 
-from codec.scene.presets import PRESETS
+from codec.scene.codec import OPACITY_BITS
 from codec.scene.quantize import opacity_from_int
 from codec.scene.streams import _family as scene_family
 from codec.stream.tables import residual_family
@@ -32,10 +32,11 @@ TABLES_DIR = STATIC_DIR / "tables"
 
 
 def _opacity_tables() -> bytes:
-    """JSON {bits: [2**bits float32 logits]} for every preset's opacity bit depth (exact: each
-    float32 is written as the shortest decimal that reads back as the same double)."""
+    """JSON {bits: [2**bits float32 logits]} for every opacity bit depth a scene file may use
+    (``codec.OPACITY_BITS``; exact: each float32 is written as the shortest decimal that reads
+    back as the same double)."""
     out = {}
-    for bits in sorted({p.opacity_bits for p in PRESETS.values()}):
+    for bits in range(OPACITY_BITS[0], OPACITY_BITS[1] + 1):
         table = opacity_from_int(np.arange(1 << bits), bits)
         out[str(bits)] = [float(v) for v in table]
     return (json.dumps(out, separators=(",", ":")) + "\n").encode()

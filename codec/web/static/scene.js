@@ -8,8 +8,10 @@ import { decodeAdaptive, decodeSymbols, modelsFromCounts } from "./entropy.js";
 import { inflate } from "./inflate.js";
 
 // header field scene_version (absent in format 1 files); the container itself stays version 1
-export const SCENE_FORMAT_VERSION = 2;
-const READABLE_VERSIONS = [1, 2]; // 1: preset steps, k-means SH codebook; 2: steps in the header, SH per band
+export const SCENE_FORMAT_VERSION = 3;
+// 1: preset steps, k-means SH codebook; 2: steps in the header, SH per band; 3: bit depths and
+// importance classes (codec/scene/importance.py) in the header
+const READABLE_VERSIONS = [1, 2, 3];
 const SH_BANDS = [[0, 3], [3, 8], [8, 15]]; // coefficient ranges of SH bands 1, 2, 3
 const SH_JOINT_MAX = 8192; // largest joint alphabet of one SH coefficient's RGB triple (codec.py)
 const MAX_GAUSSIANS = 1 << 26; // codec/scene/_files.py
@@ -22,18 +24,23 @@ const ADAPTIVE_MAX = 1 << 15;
 const REFINE = 6;
 const SCALE_CONTEXTS = 8;
 const OPACITY_CLASSES = 4;
+const MAX_CLASS = 3; // importance classes 0..3 (format 3)
+const AREA_BIAS = 128; // importance.py AREA_BIAS
+const OPACITY_BITS = [4, 8]; // codec.py OPACITY_BITS
+const MAX_ROT_BITS = 10;
 const MAX_AXIS_BITS = 21;
 export const SH_COEFFS = [0, 3, 8, 15];
 const INV_SQRT2 = 1.0 / Math.sqrt(2.0);
 const COARSE_CELLS = 2 ** (MAX_AXIS_BITS - REFINE); // coarse grid cells per axis
 
-// codec/scene/presets.py: the fields the decoder needs (scaleStep and colorStep: format 1 only)
-const PRESETS = {
-  1: { scaleStep: 1 / 8, rotBits: 6, opacityBits: 6, colorStep: 0.07, relaxColor: 2, relaxRot: 0, relaxPos: 0 },
-  2: { scaleStep: 1 / 12, rotBits: 6, opacityBits: 7, colorStep: 0.05, relaxColor: 1, relaxRot: 0, relaxPos: 0 },
-  3: { scaleStep: 1 / 24, rotBits: 7, opacityBits: 8, colorStep: 0.035, relaxColor: 0, relaxRot: 0, relaxPos: 0 },
-  4: { scaleStep: 1 / 24, rotBits: 8, opacityBits: 8, colorStep: 0.025, relaxColor: 0, relaxRot: 0, relaxPos: 0 },
-  5: { scaleStep: 1 / 32, rotBits: 9, opacityBits: 8, colorStep: 0.015, relaxColor: 0, relaxRot: 0, relaxPos: 0 },
+// presets.py LEGACY_PRESETS: what format 1 and 2 files take from their quality (scaleStep and
+// colorStep: format 1 only); format 3 headers carry the bit depths and relaxation caps
+const LEGACY_PRESETS = {
+  1: { scaleStep: 1 / 8, rotBits: 6, opacityBits: 6, colorStep: 0.07, relax: [2, 0, 0] },
+  2: { scaleStep: 1 / 12, rotBits: 6, opacityBits: 7, colorStep: 0.05, relax: [1, 0, 0] },
+  3: { scaleStep: 1 / 24, rotBits: 7, opacityBits: 8, colorStep: 0.035, relax: [0, 0, 0] },
+  4: { scaleStep: 1 / 24, rotBits: 8, opacityBits: 8, colorStep: 0.025, relax: [0, 0, 0] },
+  5: { scaleStep: 1 / 32, rotBits: 9, opacityBits: 8, colorStep: 0.015, relax: [0, 0, 0] },
 };
 
 /** `u32 len(meta) | zlib(meta) | payload` -> [meta, payload]. */
@@ -122,6 +129,22 @@ function bucket(x) {
   return a === 0 ? 0 : 32 - Math.clz32(a);
 }
 
+/** importance.py importance_class: [n] Int32Array, clip((WO[qo] + WA[s_mid + s_max - lo] - 128) >> 1, 0, 3)
+ * from the header's tables; sv holds the three quantized log-scale columns. */
+function importanceClasses(c, qo, sv, n) {
+  const wo = lutField(c, "importance_opacity", 255), wa = lutField(c, "importance_area", 255);
+  const lo = intField(c, "importance_area_lo", -(2 ** 40), 2 ** 40);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = sv[0][i], b = sv[1][i], cc = sv[2][i];
+    const area = a + b + cc - Math.min(a, b, cc) - lo;
+    if (area < 0 || area >= wa.length) throw corrupt("importance table does not cover the decoded scales");
+    if (qo[i] >= wo.length) throw corrupt("importance table does not cover the opacity levels");
+    out[i] = Math.min(Math.max((wo[qo[i]] + wa[area] - AREA_BIAS) >> 1, 0), MAX_CLASS);
+  }
+  return out;
+}
+
 function intField(c, name, lo, hi) {
   const v = c.fields.get(name);
   if (c.types.get(name) !== "i64" || typeof v !== "number" || v < lo || v > hi) {
@@ -196,9 +219,21 @@ export async function decodeScene(data) {
   }
   const n = intField(c, "n", 0, MAX_GAUSSIANS);
   if (n > 64 * size + 64) throw new CodecError(`scene header claims ${n} Gaussians in ${size} bytes`, "limit");
-  const quality = h.get("quality");
-  const preset = c.types.get("quality") === "i64" ? PRESETS[quality] : undefined;
-  if (preset === undefined) throw corrupt(`scene header has an unknown quality ${quality}`);
+  let preset;
+  if (version < 3) { // bit depths and colour relaxation follow from the quality
+    const quality = h.get("quality");
+    preset = c.types.get("quality") === "i64" ? LEGACY_PRESETS[quality] : undefined;
+    if (preset === undefined) throw corrupt(`scene header has an unknown quality ${quality}`);
+  } else {
+    intField(c, "quality", 0, 99);
+    const relax = h.get("relax");
+    if (!(relax instanceof Uint8Array) || relax.length !== 3 || relax.some((v) => v > MAX_CLASS)) {
+      throw corrupt("scene header field 'relax' is missing or malformed");
+    }
+    preset = { opacityBits: intField(c, "opacity_bits", OPACITY_BITS[0], OPACITY_BITS[1]),
+               rotBits: intField(c, "rot_bits", 2, MAX_ROT_BITS), relax: Array.from(relax) };
+  }
+  const [relaxColor, relaxRot, relaxPos] = preset.relax;
   const deg = intField(c, "sh_degree", 0, 3), k = SH_COEFFS[deg];
   const originB = h.get("origin"), step = h.get("pos_step");
   if (!(originB instanceof Uint8Array) || originB.length !== 24 || c.types.get("pos_step") !== "f64"
@@ -262,6 +297,8 @@ export async function decodeScene(data) {
     for (let i = 0; i < n; i++) { v[i] = sym[i] + lo; logScales[3 * i + j] = v[i] * sstep + soff; }
     sv.push(v);
   }
+  // importance classes (format 3: importance.py) or opacity classes (formats 1 and 2)
+  const icls = version < 3 ? ocls : importanceClasses(c, qo, sv, n);
   // fine positions
   const lut = lutField(c, "refine_lut", REFINE), refineLo = intField(c, "refine_lo", -(2 ** 40), 2 ** 40);
   const r = new Int32Array(n);
@@ -269,7 +306,7 @@ export async function decodeScene(data) {
     const a = sv[0][i], b = sv[1][i], cc = sv[2][i];
     const mid = Math.max(Math.min(a, b), Math.min(Math.max(a, b), cc)) - refineLo;
     if (mid < 0 || mid >= lut.length) throw corrupt("refinement table does not cover the decoded scales");
-    r[i] = Math.max(lut[mid] - Math.min(ocls[i], preset.relaxPos), 0);
+    r[i] = Math.max(lut[mid] - Math.min(icls[i], relaxPos), 0);
   }
   const means = new Float32Array(3 * n);
   for (let a = 0; a < 3; a++) {
@@ -291,7 +328,7 @@ export async function decodeScene(data) {
     const a = sv[0][i], b = sv[1][i], cc = sv[2][i];
     const spread = Math.max(a, b, cc) - Math.min(a, b, cc);
     if (spread >= rlut.length) throw corrupt("rotation table too short for the decoded scales");
-    const bb = rlut[spread] - Math.min(ocls[i], preset.relaxRot);
+    const bb = rlut[spread] - Math.min(icls[i], relaxRot);
     bits[i] = bb < 2 ? 0 : bb;
     if (bits[i]) idxAll[m++] = i;
   }
@@ -320,7 +357,7 @@ export async function decodeScene(data) {
   }
   // DC colour: g, r - g, b - g
   const ccls = new Int32Array(n), cstep = new Float64Array(n);
-  for (let i = 0; i < n; i++) { ccls[i] = Math.min(ocls[i], preset.relaxColor); cstep[i] = gstep * (1 << ccls[i]); }
+  for (let i = 0; i < n; i++) { ccls[i] = Math.min(icls[i], relaxColor); cstep[i] = gstep * (1 << ccls[i]); }
   const g = await offsetCat("color_g", ccls, OPACITY_CLASSES);
   const cr = await offsetCat("color_r", ccls, OPACITY_CLASSES);
   const cb = await offsetCat("color_b", ccls, OPACITY_CLASSES);
