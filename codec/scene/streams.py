@@ -6,6 +6,8 @@ Two kinds of stream, both self-describing so one section holds one stream:
   ``[0, K)`` with an integer context ``ctx`` in ``[0, T)`` known to the decoder. The encoder
   counts symbols per context, stores the counts (scaled to 16 bits, zlib-packed) and codes with
   ``entropy.counts_to_freqs`` tables rebuilt from those stored integers on both sides.
+  :func:`decode_categorical_columns` reads such a stream whose context is the column of an
+  ``[N, W]`` array (SH coefficients) without building that context.
 * **residual** (:func:`encode_residuals` / :func:`decode_residuals`): signed integers under a
   Laplace :class:`entropy.ScaleFamily` (escapes for the tails). The scale of each value is
   chosen per context (a stored byte per context) or per block of :data:`BLOCK` values (block
@@ -26,8 +28,8 @@ from codec.errors import CorruptDataError, LimitExceededError
 from entropy import (AdaptiveCategorical, EntropyError, FrequencyTables, ScaleFamily, TableIds, counts_to_freqs,
                      decode_columns, decode_symbols, encode_symbols)
 
-__all__ = ["encode_categorical", "decode_categorical", "decode_categorical_columns", "encode_residuals", "decode_residuals",
-           "BLOCK", "LAPLACE_SCALES", "bucket"]
+__all__ = ["encode_categorical", "decode_categorical", "decode_categorical_columns", "encode_residuals",
+           "decode_residuals", "BLOCK", "LAPLACE_SCALES", "bucket"]
 
 BLOCK = 64
 MAX_META = 1 << 24
