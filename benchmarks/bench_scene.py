@@ -14,6 +14,10 @@ SH degree 0; donut is raw float training output (SH 0); tap has real SH degree 3
 SPZ's grid (so SPZ is lossless on it). SOG's SH palette is a k-means on the CPU here:
 ``--sog-iterations`` bounds it (splat-transform's ``-i``; 3.7 has no palette-size option).
 ``--sh3`` adds synthetic SH degree 3 (a smooth function of position plus noise) on biker.
+``--sog SCENE=FILE`` scores a SOG written beforehand (e.g. a long ``-i`` run on tap, whose CPU
+k-means takes longer than a benchmark run) instead of running splat-transform's SOG for that
+scene. Rows of SH scenes also give the bytes of the SH part: our ``sh_*`` sections, SOG's
+``shN`` palette (centroid and label images).
 
     OMP_NUM_THREADS=1 python benchmarks/bench_scene.py --views 4 --size 512 --repeat 1 \
         --json out/bench_scene.json --plot docs/scene_rd.png
@@ -32,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +44,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from codec.container import unpack  # noqa: E402
 from codec.scene import GaussianScene, SceneCodec, read  # noqa: E402
 from codec.scene.evaluate import orbit_cameras, psnr, ssim, to_uint8  # noqa: E402
 from codec.scene.io_ply import write_inria_ply  # noqa: E402
@@ -115,6 +121,18 @@ def read_peer(path: Path, orig: GaussianScene) -> GaussianScene:
     return scene
 
 
+def gsz_sh_bytes(data: bytes) -> int:
+    """Bytes of the SH sections (``sh_1`` .. ``sh_3``, or format 1's codebook and index) of a .gsz."""
+    return sum(len(b) for name, b in unpack(data, "scene").sections if name.startswith("sh_"))
+
+
+def sog_sh_bytes(path: Path) -> int:
+    """Bytes in a .sog bundle of its SH palette: the members ``meta.json`` names under ``shN``."""
+    with zipfile.ZipFile(path) as z:
+        files = json.loads(z.read("meta.json")).get("shN", {}).get("files", [])
+        return sum(z.getinfo(f).compress_size for f in files)
+
+
 def synthetic_sh3(scene: GaussianScene, seed: int = 0) -> GaussianScene:
     """Degree-3 SH: a smooth function of position per coefficient plus 20 % noise, band
     amplitudes 0.15 / 0.08 / 0.04 (typical of trained scenes)."""
@@ -137,13 +155,15 @@ def bench_scene(name: str, scene: GaussianScene, out: Path, args, st_cmd) -> lis
     judge = Judge(scene, args.views, args.size)
     rows = []
 
-    def add(method: str, size: int, decoded: GaussianScene, enc_s: float | None, dec_s: float | None):
+    def add(method: str, size: int, decoded: GaussianScene, enc_s: float | None, dec_s: float | None,
+            sh_bytes: int | None = None):
         p, s = judge(decoded)
         rows.append({"scene": name, "method": method, "gaussians": n, "bytes": size, "bytes_per_gaussian": size / n,
                      "ratio_vs_ply": size / ply_size, "psnr": p, "ssim": s, "encode_s": enc_s, "decode_s": dec_s,
-                     "decode_gaussians_per_s": (n / dec_s) if dec_s else None})
+                     "decode_gaussians_per_s": (n / dec_s) if dec_s else None, "sh_bytes": sh_bytes})
         print(f"  {method:18s} {size:10d} B {size / n:6.2f} B/G  PSNR {p:6.2f}  SSIM {s:.4f}"
-              + (f"  enc {enc_s:.2f}s dec {dec_s:.3f}s ({n / dec_s / 1e6:.2f} MG/s)" if dec_s else ""), flush=True)
+              + (f"  enc {enc_s:.2f}s dec {dec_s:.3f}s ({n / dec_s / 1e6:.2f} MG/s)" if dec_s else "")
+              + (f"  SH part {sh_bytes} B ({sh_bytes / n:.2f} B/G)" if sh_bytes else ""), flush=True)
 
     rows.append({"scene": name, "method": "float ply", "gaussians": n, "bytes": ply_size,
                  "bytes_per_gaussian": ply_size / n, "ratio_vs_ply": 1.0})
@@ -156,20 +176,35 @@ def bench_scene(name: str, scene: GaussianScene, out: Path, args, st_cmd) -> lis
             dec, td = _best(lambda: codec.decode(data), args.repeat)
             label = f"q{q}" + (" --prune" if prune else "")
             (out / f"{name}.{label.replace(' --', '.')}.gsz").write_bytes(data)
-            add(f"ours {label}", len(data), dec, te, td)
+            add(f"ours {label}", len(data), dec, te, td, gsz_sh_bytes(data) if scene.sh_degree else None)
     data, te = _best(lambda: write_spz(scene), args.repeat)
     dec, td = _best(lambda: read_spz(data), args.repeat)
     (out / f"{name}.spz").write_bytes(data)
     add("SPZ v3 (our writer)", len(data), dec, te, td)
+    given = args.sog.get(name)
     if st_cmd is not None:
         sog = ["-g", "cpu", "-i", str(args.sog_iterations)]
         for ext, label, opts in ((".spz", "SPZ v4 (splat-transform)", []),
                                  (".sog", f"SOG (splat-transform, -i {args.sog_iterations})", sog)):
+            if ext == ".sog" and given is not None:
+                continue
             dst = out / f"{name}.st{ext}"
             te = run_splat_transform(st_cmd, ply, dst, opts, args.peer_timeout)
             if te is not None:
-                add(label, dst.stat().st_size, read_peer(dst, scene), te, None)
+                add(label, dst.stat().st_size, read_peer(dst, scene), te, None,
+                    sog_sh_bytes(dst) if ext == ".sog" and scene.sh_degree else None)
+    if given is not None:
+        add(f"SOG (splat-transform, {given.name})", given.stat().st_size, read_peer(given, scene), None, None,
+            sog_sh_bytes(given) if scene.sh_degree else None)
     return rows
+
+
+def scene_file(spec: str) -> tuple[str, Path]:
+    """``SCENE=FILE`` of ``--sog`` as (scene, path)."""
+    name, sep, path = spec.partition("=")
+    if not sep or name not in SCENES or not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"expected SCENE=FILE with SCENE one of {', '.join(SCENES)}, got {spec!r}")
+    return name, Path(path)
 
 
 def plot_rd(rows: list[dict], path: Path) -> None:
@@ -217,6 +252,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sog-iterations", type=int, default=SOG_ITERATIONS,
                     help=f"SOG SH palette k-means iterations (splat-transform -i; default {SOG_ITERATIONS})")
     ap.add_argument("--peer-timeout", type=float, default=1800, help="seconds allowed per splat-transform run")
+    ap.add_argument("--sog", type=scene_file, action="append", default=[], metavar="SCENE=FILE",
+                    help="score this SOG for SCENE instead of running splat-transform's SOG (repeatable)")
     ap.add_argument("--plot", type=Path, default=None, help="PNG of size against PSNR per scene")
     ap.add_argument("--plot-json", type=Path, nargs="+", default=None,
                     help="only plot (to --plot) the rows of these --json outputs; a later file's rows replace "
@@ -226,6 +263,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     args.qualities = [int(q) for q in args.qualities.split(",")]
+    args.sog = dict(args.sog)
     if args.plot_json:
         runs = [json.loads(f.read_text())["rows"] for f in args.plot_json]
         latest = {r["scene"]: i for i, rows in enumerate(runs) for r in rows}
@@ -250,15 +288,15 @@ def main(argv=None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"views": args.views, "size": args.size, "rows": rows}, indent=1))
-    print("\n| scene | method | bytes | B/G | x ply | PSNR dB | SSIM | decode MG/s |\n|---|---|---|---|---|---|---|---|")
+    print("\n| scene | method | bytes | B/G | x ply | PSNR dB | SSIM | decode MG/s | SH part B |\n"
+          "|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if "psnr" not in r:
             continue
-        g = r.get("decode_gaussians_per_s")
+        g, sh = r.get("decode_gaussians_per_s"), r.get("sh_bytes")
         print(f"| {r['scene']} | {r['method']} | {r['bytes']:,} | {r['bytes_per_gaussian']:.2f} | "
-              f"{r['ratio_vs_ply']:.3f} | {r['psnr']:.2f} | {r['ssim']:.4f} | {g / 1e6:.2f} |" if g else
-              f"| {r['scene']} | {r['method']} | {r['bytes']:,} | {r['bytes_per_gaussian']:.2f} | "
-              f"{r['ratio_vs_ply']:.3f} | {r['psnr']:.2f} | {r['ssim']:.4f} | - |")
+              f"{r['ratio_vs_ply']:.3f} | {r['psnr']:.2f} | {r['ssim']:.4f} | {f'{g / 1e6:.2f}' if g else '-'} | "
+              f"{f'{sh:,}' if sh else '-'} |")
     return 0
 
 

@@ -33,6 +33,7 @@ Public API::
     encode_symbols(symbols [N], tables, table_ids [N] | None) -> bytes
     decode_symbols(data, tables, count | None, table_ids [N] | TableIds | None) -> [N] int32
     TableIds(table_ids [N], num_tables)   # ids checked and grouped once, shared by several decodes
+    decode_columns(data, tables, rows) -> [R, T] int32   # ids tile(arange(T), R), no id array
     ScaleFamily(kind "laplace"|"gaussian", scales [S], support, precision=PRECISION)
         .encode(values [N] int, scale_ids [N]) -> bytes
         .decode(data, scale_ids [N]) -> [N] int64
@@ -46,14 +47,22 @@ Public API::
 Names beyond the suggested API: ``count`` in ``decode_symbols`` may be omitted when
 ``table_ids`` is given; ``FrequencyTables`` also takes a ``precision`` argument;
 ``best_scale_ids`` takes ``[B, L]`` blocks. ``push_symbols_reverse`` / ``pop_symbols``
-expose the stack for multi-part streams.
+(and ``pop_columns``) expose the stack for multi-part streams.
 """
 
 from __future__ import annotations
 
 from ._coder import MAX_SYMBOLS
 from .adaptive import AdaptiveCategorical
-from .categorical import TableIds, decode_symbols, encode_symbols, pop_symbols, push_symbols_reverse
+from .categorical import (
+    TableIds,
+    decode_columns,
+    decode_symbols,
+    encode_symbols,
+    pop_columns,
+    pop_symbols,
+    push_symbols_reverse,
+)
 from .errors import EntropyError
 from .families import ScaleFamily
 from .tables import (
@@ -81,6 +90,8 @@ __all__ = [
     "TableIds",
     "push_symbols_reverse",
     "pop_symbols",
+    "pop_columns",
+    "decode_columns",
     "ScaleFamily",
     "AdaptiveCategorical",
 ]

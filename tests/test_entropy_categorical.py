@@ -13,6 +13,7 @@ from entropy import (
     FrequencyTables,
     TableIds,
     counts_to_freqs,
+    decode_columns,
     decode_symbols,
     encode_symbols,
     pop_symbols,
@@ -149,6 +150,32 @@ def test_shared_table_ids_decode_like_arrays(monkeypatch: pytest.MonkeyPatch, ch
         decode_symbols(data, tables, ids.size, TableIds(ids, 6))  # ids for another number of tables
     with pytest.raises(EntropyError):
         TableIds(ids, 3)  # ids out of range
+
+
+@pytest.mark.parametrize("chunk, t, rows", [(1 << 18, 7, 3000), (64, 3, 1000), (50, 7, 333), (1, 4, 20),
+                                           (1 << 18, 1, 500), (1 << 18, 21, 0)])
+def test_columns_decode_like_tiled_ids(monkeypatch: pytest.MonkeyPatch, chunk: int, t: int, rows: int) -> None:
+    """decode_columns (strided groups) against the general path with ids tile(arange(T), R),
+    including chunks that cut a row and one-symbol chunks; the decoder ends empty."""
+    import entropy.categorical as cat
+
+    monkeypatch.setattr(cat, "CHUNK_SYMBOLS", chunk)
+    rng = np.random.default_rng(rows + t)
+    tables = FrequencyTables(quantize_pmf(rng.dirichlet(np.full(40, 0.3), size=t)))
+    ids = np.tile(np.arange(t), rows)
+    sym = sample(tables, ids, rng)
+    data = encode_symbols(sym, tables, ids)
+    out = decode_columns(data, tables, rows)
+    assert out.shape == (rows, t) and out.dtype == np.int32
+    np.testing.assert_array_equal(out, decode_symbols(data, tables, ids.size, ids).reshape(rows, t))
+    np.testing.assert_array_equal(out.ravel(), sym)
+    if rows:
+        with pytest.raises(EntropyError):
+            decode_columns(data, tables, rows - 1)  # bits left over
+        with pytest.raises(EntropyError):
+            decode_columns(data[:-4], tables, rows)
+    with pytest.raises(EntropyError):
+        decode_columns(data, "tables", rows)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

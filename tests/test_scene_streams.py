@@ -9,8 +9,8 @@ import pytest
 
 from codec.errors import CodecError
 from codec.scene.data import GaussianScene
-from codec.scene.streams import (_family, decode_categorical, decode_residuals, encode_categorical,
-                                 encode_residuals)
+from codec.scene.streams import (_family, decode_categorical, decode_categorical_columns, decode_residuals,
+                                 encode_categorical, encode_residuals)
 
 GOLDEN = {
     "laplace_family": "7de90fb45c19869ff814c3e5fa91e69e55d8ab4b2f52b62c71d2fb7024f27d2c",
@@ -46,6 +46,23 @@ def test_small_streams_pick_adaptive_mode():
     import zlib
     meta_len = int.from_bytes(data[:4], "little")
     assert zlib.decompress(data[4:4 + meta_len])[:1] == b"A"
+
+
+@pytest.mark.parametrize("rows", [0, 300, 20000])  # 300 x 5: adaptive mode; 20000 x 5: stored tables
+def test_columns_decode_like_a_per_column_context(rows):
+    rng = np.random.default_rng(rows)
+    sym = np.minimum(rng.geometric(0.3, (rows, 5)) - 1 + np.arange(5), 40)
+    ctx = np.tile(np.arange(5), rows)
+    data = encode_categorical(sym.ravel(), 41, ctx, 5)
+    out = decode_categorical_columns(data, rows, 41, 5)
+    assert out.shape == (rows, 5) and out.dtype == np.int32
+    np.testing.assert_array_equal(out, decode_categorical(data, rows * 5, 41, ctx, 5).reshape(rows, 5))
+    np.testing.assert_array_equal(out, sym)
+    with pytest.raises(CodecError):
+        decode_categorical_columns(data, rows, 41, 4)  # another table shape
+    if rows:
+        with pytest.raises(CodecError):
+            decode_categorical_columns(data[:-8], rows, 41, 5)
 
 
 @pytest.mark.parametrize("use_ctx", [False, True])

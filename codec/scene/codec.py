@@ -42,7 +42,8 @@ from .presets import DEFAULT_QUALITY, LEGACY_PRESETS, Preset, get_preset
 from .quantize import (fixed_point_step, grid_of, opacity_from_int, opacity_to_int, positions_from_int,
                        positions_to_int, quats_from_components, quats_to_int, uniform_offset_from_int,
                        uniform_offset_to_int)
-from .streams import bucket, decode_categorical, decode_residuals, encode_categorical, encode_residuals
+from .streams import (bucket, decode_categorical, decode_categorical_columns, decode_residuals, encode_categorical,
+                      encode_residuals)
 
 __all__ = ["SceneCodec", "SCENE_FORMAT_VERSION", "encode_scene", "decode_scene", "canonical_order",
            "quantization_grid"]
@@ -206,6 +207,18 @@ def _sh_symbols(v: np.ndarray, k: int) -> tuple[np.ndarray, int, int]:
     if k ** 3 <= SH_JOINT_MAX:
         return (v[..., 0] * k + v[..., 1]) * k + v[..., 2], v.shape[1], k ** 3
     return v.reshape(len(v), -1), 3 * v.shape[1], k
+
+
+def _sh_values(k: int, lo: int, step: float, offset: float) -> np.ndarray:
+    """The float32 value of every SH symbol of a band with levels ``lo + [0, k)``: [k^3, 3]
+    (RGB triples, :func:`_sh_symbols`'s joint symbols) or [k] (one channel per symbol).
+
+    A decoder's lookup table: each entry is ``uniform_offset_from_int`` of the symbol's levels,
+    so gathering from it gives the same floats as splitting every decoded symbol."""
+    levels = np.arange(k ** 3 if k ** 3 <= SH_JOINT_MAX else k, dtype=np.int64)
+    if k ** 3 <= SH_JOINT_MAX:
+        levels = np.stack([levels // (k * k), levels // k % k, levels % k], axis=1)
+    return uniform_offset_from_int(levels + lo, step, offset)
 
 
 def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bool = False,
@@ -423,7 +436,7 @@ def decode_scene(data: bytes) -> GaussianScene:
     dc[:, 1] = g.astype(np.float64) * cstep + coff
     for col, name in ((0, "color_r"), (2, "color_b")):
         dc[:, col] = (g + offset_cat(name, cids, OPACITY_CLASSES)[0]).astype(np.float64) * cstep + coff
-    rest = np.zeros((n, k, 3), np.float32)
+    rest = np.empty((n, k, 3), np.float32)  # every band is written below (format 1: replaced)
     if version > 1:
         for band, (c0, c1) in enumerate(SH_BANDS[:deg], start=1):
             nb = c1 - c0
@@ -431,13 +444,12 @@ def decode_scene(data: bytes) -> GaussianScene:
             boff = _float(h, f"sh_{band}_offset", -16.0, 16.0)
             lo = _int(h, f"sh_{band}_lo", -(1 << 40), 1 << 40)
             kk = _int(h, f"sh_{band}_k", 1, MAX_ALPHABET)
-            joint = kk ** 3 <= SH_JOINT_MAX
-            width, alphabet = (nb, kk ** 3) if joint else (3 * nb, kk)
-            sym = decode_categorical(sec(f"sh_{band}"), n * width, alphabet, TableIds(np.tile(np.arange(width), n), width),
-                                     width, what=f"sh_{band}")
-            if joint:
-                sym = np.stack([sym // (kk * kk), sym // kk % kk, sym % kk], axis=1)
-            rest[:, c0:c1] = uniform_offset_from_int(sym + lo, bstep, boff).reshape(n, nb, 3)
+            values = _sh_values(kk, lo, bstep, boff)  # [alphabet, 3] (joint) or [alphabet]
+            if not np.isfinite(values).all():  # the band's values all come from this table
+                raise CorruptDataError("decoded attributes are not finite")
+            width = nb if values.ndim == 2 else 3 * nb
+            sym = decode_categorical_columns(sec(f"sh_{band}"), n, len(values), width, what=f"sh_{band}")
+            rest[:, c0:c1] = np.take(values, sym, axis=0).reshape(n, nb, 3)
     elif k:
         m = _int(h, "sh_codebook", 0 if n == 0 else 1, 1 << 16)  # an empty scene has an empty codebook
         raw = sec("sh_codebook")
@@ -446,8 +458,9 @@ def decode_scene(data: bytes) -> GaussianScene:
         cb = np.frombuffer(raw, "<f2").astype(np.float32).reshape(m, k * 3)
         labels = decode_categorical(sec("sh_index"), n, max(m, 1), what="sh_index")  # as encoded
         rest = cb[labels].reshape(n, k, 3)
-    if not (np.isfinite(means).all() and np.isfinite(log_scales).all() and np.isfinite(dc).all()
-            and np.isfinite(rest).all()):
+        if not np.isfinite(rest).all():
+            raise CorruptDataError("decoded attributes are not finite")
+    if not (np.isfinite(means).all() and np.isfinite(log_scales).all() and np.isfinite(dc).all()):
         raise CorruptDataError("decoded attributes are not finite")
     return GaussianScene._trusted(means, log_scales, quats, opacity, dc, rest)
 

@@ -6,6 +6,8 @@ Two kinds of stream, both self-describing so one section holds one stream:
   ``[0, K)`` with an integer context ``ctx`` in ``[0, T)`` known to the decoder. The encoder
   counts symbols per context, stores the counts (scaled to 16 bits, zlib-packed) and codes with
   ``entropy.counts_to_freqs`` tables rebuilt from those stored integers on both sides.
+  :func:`decode_categorical_columns` reads such a stream whose context is the column of an
+  ``[N, W]`` array (SH coefficients) without building that context.
 * **residual** (:func:`encode_residuals` / :func:`decode_residuals`): signed integers under a
   Laplace :class:`entropy.ScaleFamily` (escapes for the tails). The scale of each value is
   chosen per context (a stored byte per context) or per block of :data:`BLOCK` values (block
@@ -24,10 +26,10 @@ import numpy as np
 
 from codec.errors import CorruptDataError, LimitExceededError
 from entropy import (AdaptiveCategorical, EntropyError, FrequencyTables, ScaleFamily, TableIds, counts_to_freqs,
-                     decode_symbols, encode_symbols)
+                     decode_columns, decode_symbols, encode_symbols)
 
-__all__ = ["encode_categorical", "decode_categorical", "encode_residuals", "decode_residuals",
-           "BLOCK", "LAPLACE_SCALES", "bucket"]
+__all__ = ["encode_categorical", "decode_categorical", "decode_categorical_columns", "encode_residuals",
+           "decode_residuals", "BLOCK", "LAPLACE_SCALES", "bucket"]
 
 BLOCK = 64
 MAX_META = 1 << 24
@@ -120,6 +122,27 @@ def encode_categorical(symbols: np.ndarray, k: int, ctx: np.ndarray | None = Non
     return best
 
 
+def _categorical_header(data: bytes, k: int, t: int, what: str) -> tuple[bytes, bytes]:
+    """(meta, payload) of a categorical stream whose table shape is checked to be ``t`` x ``k``."""
+    meta, payload = _unpack(data, what)
+    if len(meta) < 9 or meta[:1] not in (b"T", b"A"):
+        raise CorruptDataError(f"{what}: bad table header")
+    tt, kk = struct.unpack_from("<II", meta, 1)
+    if (tt, kk) != (t, k) or t * k > MAX_TABLE:
+        raise CorruptDataError(f"{what}: table shape {tt}x{kk} does not match the expected {t}x{k}")
+    return meta, payload
+
+
+def _stored_tables(meta: bytes, k: int, t: int, what: str) -> FrequencyTables:
+    """The ``t`` x ``k`` tables of a stream in table mode (meta begins with ``T``)."""
+    if len(meta) != 9 + 2 * t * k:
+        raise CorruptDataError(f"{what}: table size does not match its shape")
+    try:
+        return _tables(np.frombuffer(meta, "<u2", count=t * k, offset=9).reshape(t, k))
+    except EntropyError as e:
+        raise CorruptDataError(f"{what}: {e}") from None
+
+
 def decode_categorical(data: bytes, count: int, k: int, ctx: np.ndarray | TableIds | None = None, t: int = 1,
                        what: str = "stream") -> np.ndarray:
     """Inverse of :func:`encode_categorical`; [count] int64.
@@ -127,28 +150,40 @@ def decode_categorical(data: bytes, count: int, k: int, ctx: np.ndarray | TableI
     ``ctx`` is [count] ints in [0, t) or an ``entropy.TableIds`` of them (built once when
     several streams share a context, so it is checked and grouped once).
     """
-    meta, payload = _unpack(data, what)
-    if len(meta) < 9 or meta[:1] not in (b"T", b"A"):
-        raise CorruptDataError(f"{what}: bad table header")
-    tt, kk = struct.unpack_from("<II", meta, 1)
-    if (tt, kk) != (t, k) or t * k > MAX_TABLE:
-        raise CorruptDataError(f"{what}: table shape {tt}x{kk} does not match the expected {t}x{k}")
+    meta, payload = _categorical_header(data, k, t, what)
     if count == 0:
         return np.zeros(0, np.int64)
     if meta[:1] == b"A":
         c = np.zeros(count, np.int64) if ctx is None else np.asarray(ctx.ids if isinstance(ctx, TableIds) else ctx,
                                                                       np.int64)
         return _decode_adaptive(meta, payload, count, k, c, t, what)
-    if len(meta) != 9 + 2 * t * k:
-        raise CorruptDataError(f"{what}: table size does not match its shape")
-    scaled = np.frombuffer(meta, "<u2", count=t * k, offset=9).reshape(t, k)
+    tables = _stored_tables(meta, k, t, what)
     try:
-        tables = _tables(scaled)
         ids = None if t == 1 else ctx if isinstance(ctx, TableIds) else np.asarray(ctx, np.int32)
         out = decode_symbols(payload, tables, count, ids)
     except EntropyError as e:
         raise CorruptDataError(f"{what}: {e}") from None
     return out.astype(np.int64)
+
+
+def decode_categorical_columns(data: bytes, rows: int, k: int, width: int, what: str = "stream") -> np.ndarray:
+    """[rows, width] int32: the inverse of ``encode_categorical(sym.ravel(), k, ctx, width)``
+    for ``sym`` [rows, width] with ``ctx = tile(arange(width), rows)`` (one table per column).
+
+    Decodes exactly what :func:`decode_categorical` gives for that ``ctx`` (reshaped), without
+    building the [rows * width] context array (``entropy.decode_columns``).
+    """
+    meta, payload = _categorical_header(data, k, width, what)
+    if rows == 0:
+        return np.zeros((0, width), np.int32)
+    if meta[:1] == b"A":  # a short stream: the general path
+        c = np.tile(np.arange(width, dtype=np.int64), rows)
+        return _decode_adaptive(meta, payload, rows * width, k, c, width, what).astype(np.int32).reshape(rows, width)
+    tables = _stored_tables(meta, k, width, what)
+    try:
+        return decode_columns(payload, tables, rows)
+    except EntropyError as e:
+        raise CorruptDataError(f"{what}: {e}") from None
 
 
 def _decode_adaptive(meta, payload, count, k, c, t, what) -> np.ndarray:
