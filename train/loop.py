@@ -43,10 +43,10 @@ from tqdm import tqdm
 
 from codec.image.config import PRESETS, ImageModelConfig
 
+from .allocator import keep_freed_memory
 from .checkpoint import checkpoint_tensors, load_checkpoint, save_checkpoint
 from .data import DeviceBank, ImageBank, list_images, split_train_val, step_generator
 from .ema import WeightEMA
-from .allocator import keep_freed_memory
 from .objectives import build_objective
 from .precision import PRECISIONS, autocast, choose_precision, keep_fp32
 

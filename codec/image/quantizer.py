@@ -26,7 +26,6 @@ __all__ = ["MultiCodebookVQ", "Penalty", "Assignment"]
 Penalty = tuple[torch.Tensor, torch.Tensor]
 
 
-
 class Assignment(NamedTuple):
     """What the soft rate term of a training pass needs (``codec.image.soft_rate``): the latent
     vectors ``flat`` ``[M, N, d]`` (with their gradient), the codebook ``[M, K, d]`` they were
