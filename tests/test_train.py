@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 
@@ -217,11 +216,11 @@ def test_two_process_ddp_replicas_stay_identical(data, tmp_path):
     out = tmp_path / "ddp"
     torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO_ROOT))
-    with socket.socket() as s:  # a free port: a fixed one collides with another checkout's test run
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    subprocess.run([torchrun, "--nproc_per_node", "2", "--master_port", str(port), "-m", "train.loop",
-                    *_args(data, out, 3)], check=True, cwd=REPO_ROOT, env=env, capture_output=True, timeout=300)
+    # --standalone: torchrun's own rendezvous on a port it finds free (a fixed port collides with
+    # another checkout's test run, and a port probed here can be taken before torchrun binds it)
+    run = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "train.loop", *_args(data, out, 3)],
+                         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert log[-1] == {"step": 3, "replicas_identical": True}
 
