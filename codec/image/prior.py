@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .quantizer import _all_reduce_mean, _distributed
+from .quantizer import _all_reduce_mean, _distributed, rows_by_context
 
 __all__ = ["ContextPrior", "codeword_classes", "LOG2"]
 
@@ -36,8 +36,7 @@ class ContextPrior(nn.Module):
     def log_probs(self, ctx: torch.Tensor) -> torch.Tensor:
         """Natural-log probabilities ``[M, N, K]`` for contexts ``[B, M, h, w]`` (N = B*h*w)."""
         table = (self.counts / self.counts.sum(-1, keepdim=True)).log()  # [M, G, K]
-        flat = ctx.transpose(0, 1).reshape(self.groups, -1)  # [M, N]
-        return table[torch.arange(self.groups, device=ctx.device).unsqueeze(1), flat]
+        return rows_by_context(table, ctx.transpose(0, 1).reshape(self.groups, -1))
 
     def bits(self, idx: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
         """Ideal code length in bits per image ``[B]`` of indices ``[B, M, h, w]``."""
