@@ -123,9 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         results, _ = evaluate_folder(args.kodak, qualities, lambda q: ImageCodec(
             quality=q, model_id=model_id, weights_dir=args.weights))
         manifest = load_manifest(args.weights)
+        rates = "" if args.quality_rate is None else " --quality-rate " + ",".join(f"{w:g}" for w in args.quality_rate)
         manifest["models"][model_id]["kodak"] = {
             "qualities": qualities, **{k: [round(v, 5) for v in vals] for k, vals in results.items()},
-            "measured_with": f"python -m train.export {args.checkpoint} --id {model_id} --kodak {args.kodak}"}
+            "measured_with": f"python -m train.export {args.checkpoint} --id {model_id} --crops {args.crops}"
+                             f"{' --ema' if args.ema else ''}{rates} --kodak {args.kodak}"}
         write_manifest(args.weights, manifest)
         for q, b, ps in zip(qualities, results["bpp"], results["psnr-rgb"]):
             print(f"kodak q{q}: {b:.4f} bpp  {ps:.2f} dB")
