@@ -130,19 +130,27 @@ def decode_sh_bands(h: dict, section, n: int, degree: int, version: int) -> np.n
             nz = decode_categorical(section(f"{what}_nz"), n, 2, ctx, t, what=f"{what}_nz").astype(bool)
             rows = np.flatnonzero(nz)
             coded = decode_categorical_columns(section(what), rows.size, len(values), width, what=what)
-            sym = np.full((n, width), zsym, np.int32)
-            sym[rows] = coded
         else:
-            sym = decode_categorical_columns(section(what), n, len(values), width, what=what)
+            rows = None
+            coded = decode_categorical_columns(section(what), n, len(values), width, what=what)
             nz = None
             if version >= FLAG_VERSION and band < degree and int_field(h, f"sh_{band + 1}_flagged", 0, 1):
-                nz = (sym != zsym).any(axis=1)
-        if values.ndim == 2:
-            np.add(sym, offset, out=joint[:, c0:c1])
+                nz = (coded != zsym).any(axis=1)
+        if values.ndim == 2:  # joint symbols: offset into the concatenated table, gathered below
+            cols = joint[:, c0:c1]
+            if rows is None:
+                np.add(coded, offset, out=cols)
+            else:  # the others keep the zero symbol
+                cols[:] = zsym + offset
+                cols[rows] = coded + offset
             joint_tables.append(values)
             joint_cols.append((c0, c1))
             offset += len(values)
         else:
+            sym = coded
+            if rows is not None:
+                sym = np.full((n, width), zsym, np.int32)
+                sym[rows] = coded
             rest[:, c0:c1] = np.take(values, sym, axis=0).reshape(n, nb, 3)
         prev = nz
     if len(joint_cols) == degree and degree:  # every band joint: one gather, straight into the output
