@@ -333,6 +333,9 @@ def _scene_codec_seeds() -> list[bytes]:
             seeds.append(SceneCodec(quality=quality).encode(small_scene(n, degree, 20 + n)))
         except Exception:  # noqa: BLE001 - a quality the codec does not have
             seeds.append(SceneCodec().encode(small_scene(n, degree, 20 + n)))
+    from web_fixtures import sparse_sh_scene  # SH 3 with every band flagged (scene format 4)
+
+    seeds.append(SceneCodec(quality=3).encode(sparse_sh_scene(120, seed=3)))
     return seeds
 
 

@@ -1,5 +1,5 @@
 """Scene format 2 and on: steps in the header, the input's own grid recognised, SH coded per
-band; format 1 and 2 files still decode."""
+band; format 1, 2 and 3 files still decode."""
 
 import hashlib
 from pathlib import Path
@@ -43,6 +43,16 @@ def test_format_2_sh3_file_decodes_to_pinned_arrays():
     assert len(d) == 5000 and d.sh_degree == 3
     h = hashlib.sha256(b"".join(a.tobytes() for a in d.arrays().values())).hexdigest()
     assert h == "567fc0f260ea5560f6a7c94d2a894731bf17ff4e3a035e94dfe9dd58c3fff770"
+
+
+def test_format_3_sh3_file_decodes_to_pinned_arrays():
+    """Written at commit c71c315 (format 3: ``web_fixtures.sparse_sh_scene(3000, seed=5)``,
+    quality 3, SH bands without flags); the hash is of that commit's decoder output, so format 4's
+    SH decoder still gives format 3 files their floats."""
+    d = SceneCodec.decode_bytes((Path(__file__).parent / "scene_fixtures" / "v3_sparse_sh3.gsz").read_bytes())
+    assert len(d) == 3000 and d.sh_degree == 3
+    h = hashlib.sha256(b"".join(a.tobytes() for a in d.arrays().values())).hexdigest()
+    assert h == "e88888f8a04542d9056d389221f22fba062316595487c99dc47c1d40aef4683c"
 
 
 def test_grid_recognition():

@@ -14,7 +14,7 @@ from codec.scene.streams import (_family, decode_categorical, decode_categorical
 
 GOLDEN = {
     "laplace_family": "7de90fb45c19869ff814c3e5fa91e69e55d8ab4b2f52b62c71d2fb7024f27d2c",
-    "scene_q3": "15d2579603fc2beec5ff9b9ae2e6d50e88349f7843b698b433776c6ea776d728",
+    "scene_q3": "741adc13b2a082e3e1e12db61ad999454a2887efa18cdaa36baeea2aee6583c4",
 }
 
 

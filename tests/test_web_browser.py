@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from codec.container import unpack
 from codec.scene.codec import SceneCodec
 from codec.scene.evaluate import orbit_cameras, to_uint8
 from codec.scene.render import render
@@ -26,6 +27,7 @@ from codec.stream.format import RECORD_HEADER_SIZE
 from codec.stream.generator import moving_sequence, random_scene
 from codec.stream.reader import scan_file
 from conftest import running_stream_server
+from web_fixtures import sparse_sh_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE = shutil.which("node")
@@ -64,8 +66,11 @@ def _write_fixtures(folder: Path) -> dict:
     _, entries, _ = scan_file(streams / "moving.gss")
     data[entries[3].offset + RECORD_HEADER_SIZE + entries[3].size // 2] ^= 0x40
     (streams / "damaged.gss").write_bytes(bytes(data))
-    # a static scene file and the CPU renderer's view of it (what `codec scene render` writes)
-    scene = SceneCodec(quality=3).encode(random_scene(3000, seed=9, sh_degree=3))
+    # a static scene file (format 4, SH 3 with every band flagged) and the CPU renderer's view of
+    # it (what `codec scene render` writes)
+    scene = SceneCodec(quality=3).encode(sparse_sh_scene(3000, seed=9))
+    header = unpack(scene, "scene").header
+    assert header["scene_version"] == 4 and all(header[f"sh_{b}_flagged"] for b in (1, 2, 3))
     (folder / "scene.gsz").write_bytes(scene)
     decoded = SceneCodec.decode_bytes(scene)
     cam = orbit_cameras(decoded, 8, CAMERA_SIZE)[1]

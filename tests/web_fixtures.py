@@ -32,15 +32,18 @@ from codec.stream.generator import moving_sequence, random_scene  # noqa: E402
 from codec.stream.reader import decode_record, scan_file  # noqa: E402
 from codec.stream.residual import DeltaState  # noqa: E402
 
-__all__ = ["write_fixtures", "scene_floats"]
+__all__ = ["write_fixtures", "scene_floats", "sparse_sh_scene"]
 
 # (name, quality, sh degree, Gaussians): every preset, every SH degree, one scene past the
 # adaptive-coding limit (2**15 symbols) so the stored-table path is taken too, and one whose
 # attributes sit on grids of their own (_on_grids)
 SCENES = [("q1_sh0", 1, 0, 2500), ("q2_sh1", 2, 1, 2500), ("q3_sh3", 3, 3, 2000), ("q4_sh2", 4, 2, 2500),
-          ("q5_sh0", 5, 0, 2500), ("q3_large", 3, 0, 40000), ("q3_grid_sh2", 3, 2, 2500)]
-# written by formats 1 and 2 (format 2: commit 3dca33f, 400 Gaussians, quality 1, SH degree 2)
-OLD_SCENES = [Path(__file__).resolve().parent / "scene_fixtures" / name for name in ("v1_sh1.gsz", "v2_q1_sh2.gsz")]
+          ("q5_sh0", 5, 0, 2500), ("q3_large", 3, 0, 40000), ("q3_grid_sh2", 3, 2, 2500),
+          ("q3_sparse_sh3", 3, 3, 6000)]
+# written by formats 1, 2 and 3 (format 2: commit 3dca33f, 400 Gaussians, quality 1, SH degree 2;
+# format 3: sparse_sh_scene(3000, seed=5) at quality 3, commit c71c315)
+OLD_SCENES = [Path(__file__).resolve().parent / "scene_fixtures" / name
+              for name in ("v1_sh1.gsz", "v2_q1_sh2.gsz", "v3_sparse_sh3.gsz")]
 
 
 def scene_floats(scene: GaussianScene) -> bytes:
@@ -70,6 +73,21 @@ def _on_grids(scene: GaussianScene) -> GaussianScene:
                          scene.quats, scene.opacity_logits, grid(scene.sh_dc, 0.02, 0.007, 200), rest)
 
 
+def sparse_sh_scene(n: int, seed: int) -> GaussianScene:
+    """A scene of ``n`` Gaussians with SH degree 3 on SPZ-like grids (band 1 step 1/16, bands 2
+    and 3 step 1/8) whose bands are all zero for about 10, 40 and 60 % of the Gaussians (a zero
+    band mostly followed by zero bands), as in tap: format 4 flags every band."""
+    scene = random_scene(n, seed=seed, sh_degree=3)
+    rng = np.random.default_rng(seed)
+    rest = np.empty((n, 15, 3), np.float32)
+    u = rng.random(n)
+    for (c0, c1), g, share in (((0, 3), 1 / 16, 0.1), ((3, 8), 1 / 8, 0.4), ((8, 15), 1 / 8, 0.6)):
+        q = np.clip(np.round(rng.laplace(0, 0.12, (n, c1 - c0, 3)) / g), -9, 9)
+        q[u < share] = 0
+        rest[:, c0:c1] = q * g
+    return GaussianScene(scene.means, scene.log_scales, scene.quats, scene.opacity_logits, scene.sh_dc, rest)
+
+
 def _damaged_scenes(data: bytes, count: int, seed: int):
     """Variants of a scene file with one payload byte changed and every CRC recomputed."""
     c = unpack(data, "scene")
@@ -94,6 +112,17 @@ def _try(fn):
         return None
 
 
+def _damaged_case(folder: Path, stem: str, label: str, data: bytes) -> dict:
+    """Write a damaged scene file and the Python decoder's answer (its floats, or none for an error)."""
+    out = _try(lambda: SceneCodec.decode_bytes(data))
+    (folder / f"{stem}.gsz").write_bytes(data)
+    expected = None
+    if out is not None:
+        expected = f"{stem}.f32"
+        (folder / expected).write_bytes(scene_floats(out))
+    return {"kind": "damaged-scene", "name": label, "file": f"{stem}.gsz", "expected": expected}
+
+
 def write_fixtures(folder: Path) -> dict:
     """Write every case into ``folder``; returns the manifest (also ``manifest.json``)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -104,11 +133,14 @@ def write_fixtures(folder: Path) -> dict:
             scene = _outliers(scene)
         elif name == "q3_grid_sh2":
             scene = _on_grids(scene)
+        elif name == "q3_sparse_sh3":
+            scene = sparse_sh_scene(n, seed=quality)
         data = SceneCodec(quality=quality).encode(scene)
         (folder / f"{name}.gsz").write_bytes(data)
         (folder / f"{name}.f32").write_bytes(scene_floats(SceneCodec.decode_bytes(data)))
         cases.append({"kind": "scene", "name": name, "file": f"{name}.gsz", "expected": [f"{name}.f32"]})
-    # scene format 1 and 2 files (1: preset steps, k-means SH codebook; 2: opacity classes), which must still decode
+    # scene format 1 to 3 files (1: preset steps, k-means SH codebook; 2: opacity classes; 3: no SH
+    # band flags), which must still decode
     for path in OLD_SCENES:
         data = path.read_bytes()
         (folder / path.name).write_bytes(data)
@@ -117,14 +149,17 @@ def write_fixtures(folder: Path) -> dict:
     # damaged scenes: the Python decoder's answer (values or an error) is the expected one
     base = (folder / "q2_sh1.gsz").read_bytes()
     for i, (section, bad) in enumerate(_damaged_scenes(base, 24, seed=7)):
-        out = _try(lambda: SceneCodec.decode_bytes(bad))
-        file = f"damaged_{i}.gsz"
-        (folder / file).write_bytes(bad)
-        expected = None
-        if out is not None:
-            expected = f"damaged_{i}.f32"
-            (folder / expected).write_bytes(scene_floats(out))
-        cases.append({"kind": "damaged-scene", "name": f"damaged_{i} ({section})", "file": file, "expected": expected})
+        cases.append(_damaged_case(folder, f"damaged_{i}", f"damaged_{i} ({section})", bad))
+    # a format 4 SH 3 file with every band flagged: damaged payloads and changed flag fields
+    sparse = (folder / "q3_sparse_sh3.gsz").read_bytes()
+    c4 = unpack(sparse, "scene")
+    assert all(c4.header[f"sh_{b}_flagged"] == 1 for b in (1, 2, 3))
+    variants = [(f"sh flags: {s}", bad) for s, bad in _damaged_scenes(sparse, 12, seed=9)]
+    for field, value in (("sh_1_flagged", 0), ("sh_3_flagged", 2), ("sh_2_zero", c4.header["sh_2_k"]),
+                         ("sh_2_zero", 0), ("sh_2_flagged", 0)):
+        variants.append((f"sh flags: {field}={value}",
+                         pack(Container("scene", dict(c4.header, **{field: value}), c4.sections, c4.version))))
+    cases += [_damaged_case(folder, f"damaged_sh_{i}", label, bad) for i, (label, bad) in enumerate(variants)]
     # format 3 headers that lie (tables too short, caps or bit depths out of range): Python errs, so must JS
     c = unpack(base, "scene")
     for i, (field, value) in enumerate((("importance_area", b"\x80"), ("importance_opacity", b"\x00" * 7),

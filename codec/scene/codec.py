@@ -17,7 +17,9 @@ Pipeline (encode; decode runs it backwards, every stage vectorized numpy):
 4. format 3: the opacity and rotation bit depths and an importance class per Gaussian
    (``importance.py``, from its decoded opacity and log-scales through header tables) that
    coarsens the colour step and the rotation bits of the Gaussians that weigh little in a render
-   (format 2 relaxed colour by opacity alone; those files still decode).
+   (format 2 relaxed colour by opacity alone; those files still decode);
+5. format 4 (``sh_bands.py``): a per-Gaussian flag for each SH band where that means fewer
+   symbols (tap: bands 2 and 3), and the band's symbols only for the flagged Gaussians.
 
 The container (``codec.container``, kind "scene") holds the header fields and one section
 per stream; ``docs/scenes.md`` documents the layout.
@@ -35,6 +37,7 @@ from codec.errors import CorruptDataError, InvalidInputError, LimitExceededError
 from entropy import TableIds
 
 from ._files import MAX_GAUSSIANS
+from ._header import MAX_ALPHABET, float_field, int_field, lut_field
 from .data import SH_COEFFS, GaussianScene, bulk_mask, bulk_means
 from .morton import MAX_AXIS_BITS, morton_order
 from .importance import MAX_CLASS, area_index, importance_class, importance_tables
@@ -42,20 +45,18 @@ from .presets import DEFAULT_QUALITY, LEGACY_PRESETS, Preset, get_preset
 from .quantize import (fixed_point_step, grid_of, opacity_from_int, opacity_to_int, positions_from_int,
                        positions_to_int, quats_from_components, quats_to_int, uniform_offset_from_int,
                        uniform_offset_to_int)
-from .streams import (bucket, decode_categorical, decode_categorical_columns, decode_residuals, encode_categorical,
-                      encode_residuals)
+from .sh_bands import decode_sh_bands, encode_sh_bands
+from .streams import bucket, decode_categorical, decode_residuals, encode_categorical, encode_residuals
 
 __all__ = ["SceneCodec", "SCENE_FORMAT_VERSION", "encode_scene", "decode_scene", "canonical_order",
            "quantization_grid"]
 
-SCENE_FORMAT_VERSION = 3  # header field scene_version (absent in version 1 files); the container stays version 1
+SCENE_FORMAT_VERSION = 4  # header field scene_version (absent in version 1 files); the container stays version 1
 # 1: k-means SH codebook, preset steps; 2: steps in the header, SH per band; 3: bit depths and the
-# importance classes (importance.py) in the header
-READABLE_VERSIONS = (1, 2, 3)
+# importance classes (importance.py) in the header; 4: SH band flags (sh_bands.py)
+READABLE_VERSIONS = (1, 2, 3, 4)
 OPACITY_BITS = (4, 8)  # range of opacity bit depths a format 3 header may give
 MAX_ROT_BITS = 10
-SH_BANDS = ((0, 3), (3, 8), (8, 15))  # coefficient ranges of SH bands 1, 2, 3
-MAX_ALPHABET = 1 << 16
 BULK_FACTOR = 8.0  # position extent at most this times the bulk's (quantization_grid)
 
 
@@ -107,16 +108,6 @@ def opacity_class(qo: np.ndarray, bits: int) -> np.ndarray:
 def _drop_bits(bits: np.ndarray, ocls: np.ndarray) -> np.ndarray:
     b = bits.astype(np.int64) - ocls
     return np.where(b < 2, 0, b)
-
-
-def _lut(h: dict, name: str, top: int) -> np.ndarray:
-    raw = h.get(name)
-    if not isinstance(raw, bytes) or not 0 < len(raw) <= MAX_ALPHABET:
-        raise CorruptDataError(f"scene header field {name!r} is missing or malformed")
-    lut = np.frombuffer(raw, np.uint8).astype(np.int64)
-    if lut.max() > top:
-        raise CorruptDataError(f"scene header field {name!r} has out-of-range entries")
-    return lut
 
 
 def rotation_table(k: int, preset: Preset, scale_step: float) -> np.ndarray:
@@ -197,30 +188,6 @@ def _offset_cat(values: np.ndarray, ctx=None, t: int = 1) -> tuple[bytes, int, i
     return encode_categorical(values - lo, k, ctx, t), lo, k
 
 
-SH_JOINT_MAX = 8192  # largest joint alphabet for the RGB triple of one SH coefficient
-
-
-def _sh_symbols(v: np.ndarray, k: int) -> tuple[np.ndarray, int, int]:
-    """(symbols [N, W], W contexts, alphabet) for SH levels ``v`` [N, nb, 3] in [0, k): the RGB
-    triple of each coefficient as one symbol (k^3 values; channels are strongly correlated and
-    it is a third of the symbols) when k^3 <= SH_JOINT_MAX, else each channel alone."""
-    if k ** 3 <= SH_JOINT_MAX:
-        return (v[..., 0] * k + v[..., 1]) * k + v[..., 2], v.shape[1], k ** 3
-    return v.reshape(len(v), -1), 3 * v.shape[1], k
-
-
-def _sh_values(k: int, lo: int, step: float, offset: float) -> np.ndarray:
-    """The float32 value of every SH symbol of a band with levels ``lo + [0, k)``: [k^3, 3]
-    (RGB triples, :func:`_sh_symbols`'s joint symbols) or [k] (one channel per symbol).
-
-    A decoder's lookup table: each entry is ``uniform_offset_from_int`` of the symbol's levels,
-    so gathering from it gives the same floats as splitting every decoded symbol."""
-    levels = np.arange(k ** 3 if k ** 3 <= SH_JOINT_MAX else k, dtype=np.int64)
-    if k ** 3 <= SH_JOINT_MAX:
-        levels = np.stack([levels // (k * k), levels // k % k, levels % k], axis=1)
-    return uniform_offset_from_int(levels + lo, step, offset)
-
-
 def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bool = False,
                  progress: Callable[[Iterable], Iterable] | None = None) -> tuple[bytes, np.ndarray]:
     """Encode; returns (file bytes, [M] int64 indices of the input Gaussians in decoded order).
@@ -233,7 +200,7 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
 
         kept = np.nonzero(prune_mask(scene, progress))[0]
         scene = scene.subset(kept)
-    n, k = len(scene), scene.sh_rest.shape[1]
+    n = len(scene)
     header: dict = {"scene_version": SCENE_FORMAT_VERSION, "n": n, "quality": quality, "sh_degree": scene.sh_degree,
                     "opacity_bits": preset.opacity_bits, "rot_bits": preset.rot_bits}
     sections: list[tuple[str, bytes]] = []
@@ -293,31 +260,10 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
         data, lo, kk = _offset_cat(vals, ccls, OPACITY_CLASSES)
         sections.append((name, data))
         header[f"{name}_lo"], header[f"{name}_k"] = lo, kk
-    for band, (c0, c1) in enumerate(SH_BANDS[:scene.sh_degree], start=1):
-        rest = scene.sh_rest[order, c0:c1]  # [N, nb, 3]
-        bstep, boff = grid_of(rest, preset.sh_step)
-        qr = uniform_offset_to_int(rest, bstep, boff)
-        lo = int(qr.min()) if qr.size else 0
-        kk = int(qr.max()) - lo + 1 if qr.size else 1
-        header.update({f"sh_{band}_step": bstep, f"sh_{band}_offset": boff, f"sh_{band}_lo": lo, f"sh_{band}_k": kk})
-        sym, width, alphabet = _sh_symbols(qr - lo, kk)
-        ctx = np.broadcast_to(np.arange(width), sym.shape)  # one table per coefficient (or channel)
-        sections.append((f"sh_{band}", encode_categorical(sym.ravel(), alphabet, ctx.ravel(), width)))
+    sh_header, sh_sections = encode_sh_bands(scene.sh_rest[order], scene.sh_degree, preset.sh_step)
+    header.update(sh_header)
+    sections += sh_sections
     return pack(Container("scene", header, tuple(sections))), kept
-
-
-def _int(header: dict, name: str, lo: int, hi: int) -> int:
-    v = header.get(name)
-    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-        raise CorruptDataError(f"scene header field {name!r} is missing or out of range ({v!r})")
-    return v
-
-
-def _float(header: dict, name: str, lo: float, hi: float) -> float:
-    v = header.get(name)
-    if not isinstance(v, float) or not np.isfinite(v) or not lo <= v <= hi:
-        raise CorruptDataError(f"scene header field {name!r} is missing or out of range ({v!r})")
-    return v
 
 
 def decode_scene(data: bytes) -> GaussianScene:
@@ -336,7 +282,7 @@ def decode_scene(data: bytes) -> GaussianScene:
 
         raise UnsupportedVersionError(f"scene format version {version!r} is not supported "
                                       f"(this build reads {', '.join(map(str, READABLE_VERSIONS))})")
-    n = _int(h, "n", 0, MAX_GAUSSIANS)
+    n = int_field(h, "n", 0, MAX_GAUSSIANS)
     if n > 64 * len(data) + 64:  # every Gaussian costs well over 1/8 bit: refuse absurd counts
         raise LimitExceededError(f"scene header claims {n} Gaussians in {len(data)} bytes")
     if version < 3:  # bit depths and colour relaxation follow from the quality
@@ -345,12 +291,12 @@ def decode_scene(data: bytes) -> GaussianScene:
             raise CorruptDataError(f"scene header has an unknown quality {h.get('quality')!r}")
         ob, rb, relax = legacy[0], legacy[1], (legacy[2], 0, 0)
     else:
-        _int(h, "quality", 0, 99)
-        ob, rb = _int(h, "opacity_bits", *OPACITY_BITS), _int(h, "rot_bits", 2, MAX_ROT_BITS)
+        int_field(h, "quality", 0, 99)
+        ob, rb = int_field(h, "opacity_bits", *OPACITY_BITS), int_field(h, "rot_bits", 2, MAX_ROT_BITS)
         relax = h.get("relax")
         if not isinstance(relax, bytes) or len(relax) != 3 or max(relax) > MAX_CLASS:
             raise CorruptDataError("scene header field 'relax' is missing or malformed")
-    deg = _int(h, "sh_degree", 0, 3)
+    deg = int_field(h, "sh_degree", 0, 3)
     k = SH_COEFFS[deg]
     origin_b, step = h.get("origin"), h.get("pos_step")
     if not isinstance(origin_b, bytes) or len(origin_b) != 24 or not isinstance(step, float) \
@@ -363,13 +309,13 @@ def decode_scene(data: bytes) -> GaussianScene:
     if version == 1:  # steps implied by the preset, no offsets
         sstep, soff, gstep, coff = legacy[3], 0.0, legacy[4], 0.0
     else:
-        sstep, soff = _float(h, "scale_step", 1e-6, 16.0), _float(h, "scale_offset", -16.0, 16.0)
-        gstep, coff = _float(h, "color_step", 1e-6, 16.0), _float(h, "color_offset", -16.0, 16.0)
+        sstep, soff = float_field(h, "scale_step", 1e-6, 16.0), float_field(h, "scale_offset", -16.0, 16.0)
+        gstep, coff = float_field(h, "color_step", 1e-6, 16.0), float_field(h, "color_offset", -16.0, 16.0)
 
     def offset_cat(name, ctx=None, t=1, count=n):
         """(decoded symbols + lo as [count] int64, lo, k) of an offset categorical stream."""
-        lo = _int(h, f"{name}_lo", -(1 << 40), 1 << 40)
-        kk = _int(h, f"{name}_k", 1, MAX_ALPHABET)
+        lo = int_field(h, f"{name}_lo", -(1 << 40), 1 << 40)
+        kk = int_field(h, f"{name}_k", 1, MAX_ALPHABET)
         return decode_categorical(sec(name), count, kk, ctx, t, what=name) + lo, lo, kk
 
     # positions: coarse cells (per axis) from the deltas along the order
@@ -395,11 +341,12 @@ def decode_scene(data: bytes) -> GaussianScene:
     if version < 3:
         icls = opacity_class(levels, ob)[qo]
     else:
-        icls = importance_class(qo, s0 + s1 + s2 - smin, _lut(h, "importance_opacity", 255),
-                                _lut(h, "importance_area", 255), _int(h, "importance_area_lo", -(1 << 40), 1 << 40))
+        icls = importance_class(qo, s0 + s1 + s2 - smin, lut_field(h, "importance_opacity", 255),
+                                lut_field(h, "importance_area", 255),
+                                int_field(h, "importance_area_lo", -(1 << 40), 1 << 40))
     # fine positions: top r bits of the position in its coarse cell, then the cell centre
-    lut = _lut(h, "refine_lut", REFINE)
-    r = _refine_lookup(_median3(s0, s1, s2), _int(h, "refine_lo", -(1 << 40), 1 << 40), lut).astype(np.int64)
+    lut = lut_field(h, "refine_lut", REFINE)
+    r = _refine_lookup(_median3(s0, s1, s2), int_field(h, "refine_lo", -(1 << 40), 1 << 40), lut).astype(np.int64)
     r = np.maximum(r - np.minimum(icls, relax[2]), 0)
     rids = TableIds(r, REFINE + 1)
     shift = REFINE - r
@@ -412,7 +359,7 @@ def decode_scene(data: bytes) -> GaussianScene:
         q = (coarse[a] << REFINE) + (top << shift) + centre
         means[:, a] = positions_from_int(q, origin[a], step)
     # rotations: smallest three of the Gaussians that store any bits
-    rlut = _lut(h, "rot_lut", rb)
+    rlut = lut_field(h, "rot_lut", rb)
     spread = smax - smin
     if n and spread.max() >= len(rlut):
         raise CorruptDataError("rotation table too short for the decoded scales")
@@ -436,22 +383,10 @@ def decode_scene(data: bytes) -> GaussianScene:
     dc[:, 1] = g.astype(np.float64) * cstep + coff
     for col, name in ((0, "color_r"), (2, "color_b")):
         dc[:, col] = (g + offset_cat(name, cids, OPACITY_CLASSES)[0]).astype(np.float64) * cstep + coff
-    rest = np.empty((n, k, 3), np.float32)  # every band is written below (format 1: replaced)
     if version > 1:
-        for band, (c0, c1) in enumerate(SH_BANDS[:deg], start=1):
-            nb = c1 - c0
-            bstep = _float(h, f"sh_{band}_step", 1e-6, 16.0)
-            boff = _float(h, f"sh_{band}_offset", -16.0, 16.0)
-            lo = _int(h, f"sh_{band}_lo", -(1 << 40), 1 << 40)
-            kk = _int(h, f"sh_{band}_k", 1, MAX_ALPHABET)
-            values = _sh_values(kk, lo, bstep, boff)  # [alphabet, 3] (joint) or [alphabet]
-            if not np.isfinite(values).all():  # the band's values all come from this table
-                raise CorruptDataError("decoded attributes are not finite")
-            width = nb if values.ndim == 2 else 3 * nb
-            sym = decode_categorical_columns(sec(f"sh_{band}"), n, len(values), width, what=f"sh_{band}")
-            rest[:, c0:c1] = np.take(values, sym, axis=0).reshape(n, nb, 3)
+        rest = decode_sh_bands(h, sec, n, deg, version)
     elif k:
-        m = _int(h, "sh_codebook", 0 if n == 0 else 1, 1 << 16)  # an empty scene has an empty codebook
+        m = int_field(h, "sh_codebook", 0 if n == 0 else 1, 1 << 16)  # an empty scene has an empty codebook
         raw = sec("sh_codebook")
         if len(raw) != m * 3 * k * 2:
             raise CorruptDataError("SH codebook section has the wrong size")
@@ -460,6 +395,8 @@ def decode_scene(data: bytes) -> GaussianScene:
         rest = cb[labels].reshape(n, k, 3)
         if not np.isfinite(rest).all():
             raise CorruptDataError("decoded attributes are not finite")
+    else:
+        rest = np.zeros((n, 0, 3), np.float32)
     if not (np.isfinite(means).all() and np.isfinite(log_scales).all() and np.isfinite(dc).all()):
         raise CorruptDataError("decoded attributes are not finite")
     return GaussianScene._trusted(means, log_scales, quats, opacity, dc, rest)

@@ -8,12 +8,14 @@ import { decodeAdaptive, decodeSymbols, modelsFromCounts } from "./entropy.js";
 import { inflate } from "./inflate.js";
 
 // header field scene_version (absent in format 1 files); the container itself stays version 1
-export const SCENE_FORMAT_VERSION = 3;
+export const SCENE_FORMAT_VERSION = 4;
 // 1: preset steps, k-means SH codebook; 2: steps in the header, SH per band; 3: bit depths and
-// importance classes (codec/scene/importance.py) in the header
-const READABLE_VERSIONS = [1, 2, 3];
+// importance classes (codec/scene/importance.py) in the header; 4: SH band flags
+// (codec/scene/sh_bands.py)
+const READABLE_VERSIONS = [1, 2, 3, 4];
+const FLAG_VERSION = 4; // sh_bands.py FLAG_VERSION
 const SH_BANDS = [[0, 3], [3, 8], [8, 15]]; // coefficient ranges of SH bands 1, 2, 3
-const SH_JOINT_MAX = 8192; // largest joint alphabet of one SH coefficient's RGB triple (codec.py)
+const SH_JOINT_MAX = 8192; // largest joint alphabet of one SH coefficient's RGB triple (sh_bands.py)
 const MAX_GAUSSIANS = 1 << 26; // codec/scene/_files.py
 const MAX_ALPHABET = 1 << 16;
 const MAX_META = 1 << 24;
@@ -370,7 +372,8 @@ export async function decodeScene(data) {
   }
   let shRest = new Float32Array(n * 3 * k);
   if (version > 1) {
-    for (let band = 1; band <= deg; band++) await decodeShBand(c, stream, band, n, k, shRest);
+    let prev = null; // [n] Uint8Array: the previous band is nonzero (format 4, when a flag needs it)
+    for (let band = 1; band <= deg; band++) prev = await decodeShBand(c, stream, band, n, k, shRest, version, prev, deg);
   } else if (k) {
     const mcb = intField(c, "sh_codebook", n === 0 ? 0 : 1, 1 << 16);
     const raw = section(c, "sh_codebook");
@@ -386,11 +389,15 @@ export async function decodeScene(data) {
   return { n, shDegree: deg, means, logScales, quats, opacity, shDc, shRest };
 }
 
-/** Format 2 SH band `band` (1..3) into `shRest` ([n*k*3], coefficient-major, RGB innermost): one
- * table per coefficient, each coefficient's RGB triple one symbol ((r*kk + g)*kk + b) when
- * kk^3 <= SH_JOINT_MAX, else one table per coefficient and channel; value = lo + symbol on the
- * band's grid (step, offset), float64 then float32 as quantize.uniform_offset_from_int. */
-async function decodeShBand(c, stream, band, n, k, shRest) {
+/** SH band `band` (1..3) of a format 2..4 file into `shRest` ([n*k*3], coefficient-major, RGB
+ * innermost; codec/scene/sh_bands.py): one table per coefficient, each coefficient's RGB triple
+ * one symbol ((r*kk + g)*kk + b) when kk^3 <= SH_JOINT_MAX, else one table per coefficient and
+ * channel; value = lo + symbol on the band's grid (step, offset), float64 then float32 as
+ * quantize.uniform_offset_from_int. Format 4: when `sh_{b}_flagged`, a binary stream
+ * `sh_{b}_nz` (context: `prev`, the previous band nonzero; none for band 1) says which
+ * Gaussians code the band; the others take the zero level `sh_{b}_zero` in every channel.
+ * Returns this band's nonzero flags when the next band's flag needs them, else null. */
+async function decodeShBand(c, stream, band, n, k, shRest, version, prev, deg) {
   const [c0, c1] = SH_BANDS[band - 1], nb = c1 - c0;
   const bstep = floatField(c, `sh_${band}_step`, 1e-6, 16.0);
   const boff = floatField(c, `sh_${band}_offset`, -16.0, 16.0);
@@ -398,11 +405,29 @@ async function decodeShBand(c, stream, band, n, k, shRest) {
   const kk = intField(c, `sh_${band}_k`, 1, MAX_ALPHABET);
   const joint = kk ** 3 <= SH_JOINT_MAX;
   const width = joint ? nb : 3 * nb, alphabet = joint ? kk ** 3 : kk;
-  const count = n * width;
+  const what = `sh_${band}`;
+  const flags = version >= FLAG_VERSION;
+  const zero = flags ? intField(c, `${what}_zero`, 0, kk - 1) : 0;
+  const zsym = joint ? (zero * kk + zero) * kk + zero : zero;
+  const flagged = flags && intField(c, `${what}_flagged`, 0, 1) === 1;
+  let nz = null, rows = n;
+  if (flagged) {
+    nz = await decodeCategorical(stream(`${what}_nz`), n, 2, prev, prev === null ? 1 : 2, `${what}_nz`);
+    rows = 0;
+    for (let i = 0; i < n; i++) rows += nz[i];
+  }
+  const count = rows * width;
   const ctx = new Int32Array(count);
   for (let i = 0; i < count; i++) ctx[i] = i % width;
-  const what = `sh_${band}`;
-  const sym = await decodeCategorical(stream(what), count, alphabet, ctx, width, what);
+  const coded = await decodeCategorical(stream(what), count, alphabet, ctx, width, what);
+  let sym = coded;
+  if (flagged) { // rows not coded take the zero symbol
+    sym = new Int32Array(n * width).fill(zsym);
+    for (let i = 0, r = 0; i < n; i++) if (nz[i]) sym.set(coded.subarray(r * width, ++r * width), i * width);
+  } else if (flags && band < deg && intField(c, `sh_${band + 1}_flagged`, 0, 1) === 1) {
+    nz = new Uint8Array(n);
+    for (let i = 0; i < n * width; i++) if (sym[i] !== zsym) nz[(i / width) | 0] = 1;
+  }
   const value = (q) => (q + lo) * bstep + boff;
   for (let i = 0; i < n; i++) {
     const dst = i * 3 * k + 3 * c0, src = i * width;
@@ -417,4 +442,5 @@ async function decodeShBand(c, stream, band, n, k, shRest) {
       for (let j = 0; j < width; j++) shRest[dst + j] = value(sym[src + j]);
     }
   }
+  return nz;
 }
