@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from codec.errors import InvalidInputError  # noqa: E402
-from codec.rd import load_results  # noqa: E402
+from codec.rd import load_results, png_bytes  # noqa: E402
 
 
 def psnr_at(bpp: list[float], psnr: list[float], rate: float) -> float:
@@ -97,8 +97,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _plot(curves: dict, levels: dict, rates: list[float]) -> bytes:
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
@@ -116,11 +114,7 @@ def _plot(curves: dict, levels: dict, rates: list[float]) -> bytes:
         ax.set_ylabel("dB")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
+    return png_bytes(fig)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import InvalidInputError
 
-__all__ = ["load_results", "rd_curve", "has_metric", "image_count", "bd_rate", "plot_rd", "METRICS",
+__all__ = ["load_results", "rd_curve", "has_metric", "image_count", "bd_rate", "plot_rd", "png_bytes", "METRICS",
            "DATASET_SIZES"]
 
 METRICS = ("psnr-rgb", "ms-ssim-db", "ms-ssim-db-rgb")  # the last two are the same metric
@@ -110,8 +110,6 @@ def plot_rd(curves: list[dict], metric: str = "psnr-rgb", title: str = "Kodak") 
 
     A curve without ``metric`` is left out with a warning; an error when none has it.
     """
-    import io
-
     drawn = [d for d in curves if has_metric(d, metric)]
     for data in curves:
         if not has_metric(data, metric):
@@ -137,6 +135,15 @@ def plot_rd(curves: list[dict], metric: str = "psnr-rgb", title: str = "Kodak") 
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
+    return png_bytes(fig)
+
+
+def png_bytes(fig) -> bytes:
+    """A matplotlib figure as PNG bytes (laid out tight), closed afterwards."""
+    import io
+
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
