@@ -1,7 +1,7 @@
 """Where the image model's distortion comes from: quantization, or the transforms themselves.
 
     python benchmarks/bench_ceiling.py                 # shipped default model, 24 Kodak images
-    python benchmarks/bench_ceiling.py --model gmq-v2 --images 4
+    python benchmarks/bench_ceiling.py --model gmq-v3 --images 4
 
 For each quality q it decodes the first q stages (``latent_from_indices``, no entropy coding: the
 indices are the same ones the bitstream carries) and reports the Kodak PSNR next to the PSNR of
