@@ -101,7 +101,6 @@ class MultiCodebookVQ(nn.Module):
         lengths, ctx = penalty
         return lengths, ctx.transpose(0, 1).reshape(self.groups, -1)
 
-
     # -- inference --------------------------------------------------------------------------
     def indices(self, x: torch.Tensor, codebook: torch.Tensor | None = None,
                 penalty: Penalty | None = None) -> torch.Tensor:
