@@ -19,7 +19,7 @@ Pipeline (encode; decode runs it backwards, every stage vectorized numpy):
    coarsens the colour step and the rotation bits of the Gaussians that weigh little in a render
    (format 2 relaxed colour by opacity alone; those files still decode);
 5. format 4 (``sh_bands.py``): a per-Gaussian flag for each SH band where that means fewer
-   symbols (tap: bands 2 and 3), and the band's symbols only for the flagged Gaussians.
+   symbols (tap: every band), and the band's symbols only for the flagged Gaussians.
 
 The container (``codec.container``, kind "scene") holds the header fields and one section
 per stream; ``docs/scenes.md`` documents the layout.
