@@ -9,6 +9,7 @@ import pytest
 
 from codec.scene import GaussianScene, SceneCodec
 from codec.scene.codec import color_relax
+from codec.scene.frame import canonical_scene
 from codec.scene.presets import get_preset
 from codec.scene.quantize import fixed_point_step, grid_of
 
@@ -55,6 +56,16 @@ def test_format_3_sh3_file_decodes_to_pinned_arrays():
     assert h == "e88888f8a04542d9056d389221f22fba062316595487c99dc47c1d40aef4683c"
 
 
+def test_format_4_file_decodes_to_pinned_arrays():
+    """Written at commit ac4a6c2 (format 4: ``web_fixtures.sparse_sh_scene(3000, seed=6)``,
+    quality 2, the input's frame with smallest-three rotations); the hash is of that commit's
+    decoder output, so format 5's canonical frame leaves format 4 files their floats."""
+    d = SceneCodec.decode_bytes((Path(__file__).parent / "scene_fixtures" / "v4_q2_sh3.gsz").read_bytes())
+    assert len(d) == 3000 and d.sh_degree == 3
+    h = hashlib.sha256(b"".join(a.tobytes() for a in d.arrays().values())).hexdigest()
+    assert h == "212d2759397039edbdd42999dcddb8e920f6cac6b5dcf5ef2c5d1dc9f6b5a317"
+
+
 def test_grid_recognition():
     rng = np.random.default_rng(0)
     on = (rng.integers(0, 256, 5000) - 127.5) / 38.25  # SPZ's colour grid (offset half a step)
@@ -87,7 +98,7 @@ def test_input_on_a_grid_is_kept_exactly(quality):
     s = _spz_like()
     codec = SceneCodec(quality=quality)
     d = codec.decode(codec.encode(s))
-    o = s.subset(codec.last_order)
+    o = canonical_scene(s.subset(codec.last_order))  # axes sorted: the same values, permuted
     assert np.abs(d.sh_rest - o.sh_rest).max() < 1e-5  # grids 1/16 and 1/8 >= every SH step used here
     p = get_preset(quality)
     if quality == 1:  # log-scale step 1/6 is over twice the grid 1/16: the preset's own, its bound

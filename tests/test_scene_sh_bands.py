@@ -35,7 +35,7 @@ def test_flagged_bands_decode_to_the_direct_quantization(tap_like):
     codec = SceneCodec(quality=3)
     data = codec.encode(tap_like)
     h = unpack(data).header
-    assert h["scene_version"] == 4 and [h[f"sh_{b}_flagged"] for b in (1, 2, 3)] == [1, 1, 1]
+    assert h["scene_version"] == 5 and [h[f"sh_{b}_flagged"] for b in (1, 2, 3)] == [1, 1, 1]
     dec = codec.decode(data)
     want = _direct(tap_like.sh_rest[codec.last_order], get_preset(3).sh_step)
     assert dec.sh_rest.tobytes() == want.tobytes()

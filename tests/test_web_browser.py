@@ -66,11 +66,12 @@ def _write_fixtures(folder: Path) -> dict:
     _, entries, _ = scan_file(streams / "moving.gss")
     data[entries[3].offset + RECORD_HEADER_SIZE + entries[3].size // 2] ^= 0x40
     (streams / "damaged.gss").write_bytes(bytes(data))
-    # a static scene file (format 4, SH 3 with every band flagged) and the CPU renderer's view of
-    # it (what `codec scene render` writes)
+    # a static scene file (format 5: canonical frames, SH 3 with every band flagged) and the CPU
+    # renderer's view of it (what `codec scene render` writes)
     scene = SceneCodec(quality=3).encode(sparse_sh_scene(3000, seed=9))
     header = unpack(scene, "scene").header
-    assert header["scene_version"] == 4 and all(header[f"sh_{b}_flagged"] for b in (1, 2, 3))
+    assert header["scene_version"] == 5 and header["frame"] == 1
+    assert all(header[f"sh_{b}_flagged"] for b in (1, 2, 3))
     (folder / "scene.gsz").write_bytes(scene)
     decoded = SceneCodec.decode_bytes(scene)
     cam = orbit_cameras(decoded, 8, CAMERA_SIZE)[1]

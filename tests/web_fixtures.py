@@ -35,15 +35,18 @@ from codec.stream.residual import DeltaState  # noqa: E402
 __all__ = ["write_fixtures", "scene_floats", "sparse_sh_scene"]
 
 # (name, quality, sh degree, Gaussians): every preset, every SH degree, one scene past the
-# adaptive-coding limit (2**15 symbols) so the stored-table path is taken too, and one whose
-# attributes sit on grids of their own (_on_grids)
+# adaptive-coding limit (2**15 symbols) so the stored-table path is taken too (with clustered
+# colours: format 5's colour contexts), one whose
+# attributes sit on grids of their own (_on_grids), and one in the input's frame (a stream's
+# keyframe: format 5 with frame 0, smallest-three rotations)
 SCENES = [("q1_sh0", 1, 0, 2500), ("q2_sh1", 2, 1, 2500), ("q3_sh3", 3, 3, 2000), ("q4_sh2", 4, 2, 2500),
           ("q5_sh0", 5, 0, 2500), ("q3_large", 3, 0, 40000), ("q3_grid_sh2", 3, 2, 2500),
-          ("q3_sparse_sh3", 3, 3, 6000)]
-# written by formats 1, 2 and 3 (format 2: commit 3dca33f, 400 Gaussians, quality 1, SH degree 2;
-# format 3: sparse_sh_scene(3000, seed=5) at quality 3, commit c71c315)
+          ("q3_sparse_sh3", 3, 3, 6000), ("q2_inputframe_sh1", 2, 1, 2500)]
+# written by formats 1 to 4 (format 2: commit 3dca33f, 400 Gaussians, quality 1, SH degree 2;
+# format 3: sparse_sh_scene(3000, seed=5) at quality 3, commit c71c315; format 4:
+# sparse_sh_scene(3000, seed=6) at quality 2, commit ac4a6c2)
 OLD_SCENES = [Path(__file__).resolve().parent / "scene_fixtures" / name
-              for name in ("v1_sh1.gsz", "v2_q1_sh2.gsz", "v3_sparse_sh3.gsz")]
+              for name in ("v1_sh1.gsz", "v2_q1_sh2.gsz", "v3_sparse_sh3.gsz", "v4_q2_sh3.gsz")]
 
 
 def scene_floats(scene: GaussianScene) -> bytes:
@@ -71,6 +74,15 @@ def _on_grids(scene: GaussianScene) -> GaussianScene:
     rest[:, 3:] = grid(rest[:, 3:], 0.03, 0.011, 15)
     return GaussianScene(np.round(scene.means * 1024) / 1024, grid(scene.log_scales, 0.03, 0.011, 400),
                          scene.quats, scene.opacity_logits, grid(scene.sh_dc, 0.02, 0.007, 200), rest)
+
+
+def clustered_colours(scene: GaussianScene, seed: int = 0) -> GaussianScene:
+    """``scene`` with DC colours drawn around a few palette colours (as a real object's are), so
+    format 5's colour contexts (r - g given g, b - g given r - g) pay for their tables."""
+    rng = np.random.default_rng(seed)
+    palette = rng.normal(0, 1.2, (6, 3))
+    dc = palette[rng.integers(0, len(palette), len(scene))] + rng.normal(0, 0.08, (len(scene), 3))
+    return GaussianScene(scene.means, scene.log_scales, scene.quats, scene.opacity_logits, dc, scene.sh_rest)
 
 
 def sparse_sh_scene(n: int, seed: int) -> GaussianScene:
@@ -135,7 +147,9 @@ def write_fixtures(folder: Path) -> dict:
             scene = _on_grids(scene)
         elif name == "q3_sparse_sh3":
             scene = sparse_sh_scene(n, seed=quality)
-        data = SceneCodec(quality=quality).encode(scene)
+        elif name == "q3_large":
+            scene = clustered_colours(scene, seed=quality)
+        data = SceneCodec(quality=quality, reframe="inputframe" not in name).encode(scene)
         (folder / f"{name}.gsz").write_bytes(data)
         (folder / f"{name}.f32").write_bytes(scene_floats(SceneCodec.decode_bytes(data)))
         cases.append({"kind": "scene", "name": name, "file": f"{name}.gsz", "expected": [f"{name}.f32"]})

@@ -8,8 +8,8 @@ Pipeline (encode; decode runs it backwards, every stage vectorized numpy):
    comes out in this order;
 3. per-attribute integers (``quantize.py``) coded by ``streams.py`` through ``entropy``:
    position deltas along the order (x with block-adaptive Laplace scales, y conditioned on
-   |dx|, z on |dx|+|dy|); opacity; log-scales as s0, s1-s0, s2-s0 (s0 conditioned on
-   opacity); smallest-three rotations (index, then three components conditioned on it); DC
+   |dx|, z on |dx|+|dy|); opacity; log-scales as s0 (conditioned on opacity), s1, s2
+   (conditioned on s0); smallest-three rotations (index, then three components); DC
    colour as g, r-g, b-g; SH rest per band, one table per coefficient (the RGB triple as one
    symbol where its alphabet is small). Steps come from the preset, or from the grid the input
    already sits on (``quantize.grid_of``), and are stored in the header (format 2; format 1
@@ -19,7 +19,10 @@ Pipeline (encode; decode runs it backwards, every stage vectorized numpy):
    coarsens the colour step and the rotation bits of the Gaussians that weigh little in a render
    (format 2 relaxed colour by opacity alone; those files still decode);
 5. format 4 (``sh_bands.py``): a per-Gaussian flag for each SH band where that means fewer
-   symbols (tap: every band), and the band's symbols only for the flagged Gaussians.
+   symbols (tap: every band), and the band's symbols only for the flagged Gaussians;
+6. format 5 (``frame.py``, unless ``reframe=False``): every Gaussian in its canonical frame,
+   axes by decreasing scale, so the log-scales are s0 and the gaps s0 - s1, s1 - s2, and the
+   smallest of its equivalent rotations as modified Rodrigues parameters (no index).
 
 The container (``codec.container``, kind "scene") holds the header fields and one section
 per stream; ``docs/scenes.md`` documents the layout.
@@ -39,6 +42,7 @@ from entropy import TableIds
 from ._files import MAX_GAUSSIANS
 from ._header import MAX_ALPHABET, float_field, int_field, lut_field
 from .data import SH_COEFFS, GaussianScene, bulk_mask, bulk_means
+from .frame import canonical_frame, mrp_to_int, quats_from_mrp
 from .morton import MAX_AXIS_BITS, morton_order
 from .importance import MAX_CLASS, area_index, importance_class, importance_tables
 from .presets import DEFAULT_QUALITY, LEGACY_PRESETS, Preset, get_preset
@@ -51,10 +55,11 @@ from .streams import bucket, decode_categorical, decode_residuals, encode_catego
 __all__ = ["SceneCodec", "SCENE_FORMAT_VERSION", "encode_scene", "decode_scene", "canonical_order",
            "quantization_grid"]
 
-SCENE_FORMAT_VERSION = 4  # header field scene_version (absent in version 1 files); the container stays version 1
+SCENE_FORMAT_VERSION = 5  # header field scene_version (absent in version 1 files); the container stays version 1
 # 1: k-means SH codebook, preset steps; 2: steps in the header, SH per band; 3: bit depths and the
-# importance classes (importance.py) in the header; 4: SH band flags (sh_bands.py)
-READABLE_VERSIONS = (1, 2, 3, 4)
+# importance classes (importance.py) in the header; 4: SH band flags (sh_bands.py); 5: the canonical
+# frame (frame.py; header field ``frame``, 0 for a stream's keyframes)
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 OPACITY_BITS = (4, 8)  # range of opacity bit depths a format 3 header may give
 MAX_ROT_BITS = 10
 BULK_FACTOR = 8.0  # position extent at most this times the bulk's (quantization_grid)
@@ -89,6 +94,26 @@ SCALE_CONTEXTS = 8
 def _scale_context(s0: np.ndarray, lo: int, k: int) -> np.ndarray:
     """[N] context in [0, 8): where the first log-scale sits in its coded range."""
     return np.minimum((s0 - lo) * SCALE_CONTEXTS // max(k, 1), SCALE_CONTEXTS - 1)
+
+
+COLOR_R_BINS = 8  # format 5, header color_contexts = 1: r - g conditioned on the colour class and 8 bins of g ...
+COLOR_B_BINS = 16  # ... and b - g on the class and 16 bins of r - g (each over its coded range)
+COLOR_R_CONTEXTS = 4 * COLOR_R_BINS
+COLOR_B_CONTEXTS = 4 * COLOR_B_BINS
+
+
+def color_r_context(ccls: np.ndarray, g_sym: np.ndarray, g_k: int) -> np.ndarray:
+    """[N] context of r - g: colour class ``ccls`` [N] (0..3) and where g sits in its coded range
+    (``g_sym`` [N] = g minus its stream's lo, ``g_k`` its alphabet size). A scene's colours
+    cluster, so the channels depend on each other beyond a linear prediction (donut at quality 1:
+    the best b - g = round(k (r - g) / 16) saved 0.08 bits per Gaussian, these contexts 0.76)."""
+    return ccls * COLOR_R_BINS + g_sym * COLOR_R_BINS // max(g_k, 1)
+
+
+def color_b_context(ccls: np.ndarray, rg_sym: np.ndarray, rg_k: int) -> np.ndarray:
+    """[N] context of b - g: colour class ``ccls`` [N] and 16 bins of the decoded r - g's coded
+    range (``rg_sym`` [N] = r - g minus its stream's lo, ``rg_k`` its alphabet size)."""
+    return ccls * COLOR_B_BINS + rg_sym * COLOR_B_BINS // max(rg_k, 1)
 
 
 REFINE = 6  # position refinement levels below the coarse grid
@@ -189,10 +214,15 @@ def _offset_cat(values: np.ndarray, ctx=None, t: int = 1) -> tuple[bytes, int, i
 
 
 def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bool = False,
-                 progress: Callable[[Iterable], Iterable] | None = None) -> tuple[bytes, np.ndarray]:
+                 progress: Callable[[Iterable], Iterable] | None = None,
+                 reframe: bool = True) -> tuple[bytes, np.ndarray]:
     """Encode; returns (file bytes, [M] int64 indices of the input Gaussians in decoded order).
 
-    ``progress`` wraps the reference views that pruning renders (e.g. a progress bar)."""
+    ``progress`` wraps the reference views that pruning renders (e.g. a progress bar).
+    ``reframe`` writes every Gaussian in its canonical frame (``frame.py``: axes by decreasing
+    scale, w the largest quaternion component), which changes the decoded log-scales and
+    quaternions but not the covariances; False keeps the input's axes (a stream's keyframes,
+    whose next frames are coded as differences to the decoded attributes)."""
     preset = get_preset(quality)
     kept = np.arange(len(scene))
     if prune and len(scene):
@@ -220,14 +250,18 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
     sections.append(("opacity", encode_categorical(qo, 1 << preset.opacity_bits)))
     octx = qo >> max(preset.opacity_bits - 3, 0)  # 8 opacity classes as context
     sstep, soff = grid_of(scene.log_scales, preset.scale_step)
-    header.update(scale_step=sstep, scale_offset=soff)
-    qs = uniform_offset_to_int(scene.log_scales[order], sstep, soff)
+    header.update(scale_step=sstep, scale_offset=soff, frame=int(reframe))
+    log_scales, quats = scene.log_scales[order], scene.quats[order]
+    if reframe:
+        log_scales, quats = canonical_frame(log_scales, quats)
+    qs = uniform_offset_to_int(log_scales, sstep, soff)
     data, lo, kk = _offset_cat(qs[:, 0], octx, 8)
     sections.append(("scale_0", data))
     header["scale_0_lo"], header["scale_0_k"] = lo, kk
     sctx = _scale_context(qs[:, 0], lo, kk)
-    for j in (1, 2):
-        data, lo, kk = _offset_cat(qs[:, j], sctx, SCALE_CONTEXTS)
+    coded = (qs[:, 0] - qs[:, 1], qs[:, 1] - qs[:, 2]) if reframe else (qs[:, 1], qs[:, 2])
+    for j, vals in zip((1, 2), coded):
+        data, lo, kk = _offset_cat(vals, sctx, SCALE_CONTEXTS)
         sections.append((f"scale_{j}", data))
         header[f"scale_{j}_lo"], header[f"scale_{j}_k"] = lo, kk
     wo, wa, alo = importance_tables(qo, qs, preset.opacity_bits, sstep, soff, preset.keep,
@@ -246,18 +280,28 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
     rlut = rotation_table(int(np.ptp(qs, axis=1).max()) + 1 if n else 1, preset, sstep)
     header["rot_lut"] = rlut.tobytes()
     bits = _drop_bits(rlut[np.ptp(qs, axis=1)], np.minimum(icls, relax[1])) if n else np.zeros(0, np.int64)
-    largest, qr = quats_to_int(scene.quats[order], bits)
     coded = bits > 0
     rctx = preset.rot_bits - bits[coded]
-    sections.append(("rot_index", encode_categorical(largest[coded], 4, rctx, preset.rot_bits)))
+    if reframe:  # canonical rotations as modified Rodrigues parameters (frame.py): no index
+        qr = mrp_to_int(quats, bits)
+    else:
+        largest, qr = quats_to_int(quats, bits)
+        sections.append(("rot_index", encode_categorical(largest[coded], 4, rctx, preset.rot_bits)))
     for j in range(3):
         sections.append((f"rot_{j}", encode_categorical(qr[coded, j], 1 << preset.rot_bits, rctx, preset.rot_bits)))
     ccls = np.minimum(icls, relax[0])
     header.update(color_step=gstep, color_offset=coff)
     cstep = (gstep * (1 << ccls))[:, None]
     qc = np.round((scene.sh_dc[order].astype(np.float64) - coff) / cstep).astype(np.int64)
-    for name, vals in (("color_g", qc[:, 1]), ("color_r", qc[:, 0] - qc[:, 1]), ("color_b", qc[:, 2] - qc[:, 1])):
-        data, lo, kk = _offset_cat(vals, ccls, OPACITY_CLASSES)
+    rg, bg = qc[:, 0] - qc[:, 1], qc[:, 2] - qc[:, 1]
+    data, glo, gk = _offset_cat(qc[:, 1], ccls, OPACITY_CLASSES)
+    plain = [("color_r", *_offset_cat(rg, ccls, OPACITY_CLASSES)), ("color_b", *_offset_cat(bg, ccls, OPACITY_CLASSES))]
+    r_ctx = ("color_r", *_offset_cat(rg, color_r_context(ccls, qc[:, 1] - glo, gk), COLOR_R_CONTEXTS))
+    b_ctx = ("color_b", *_offset_cat(bg, color_b_context(ccls, rg - r_ctx[2], r_ctx[3]), COLOR_B_CONTEXTS))
+    # the contexts pay for their tables on most scenes, not on all (guitar at quality 5): keep the smaller
+    contextual = len(r_ctx[1]) + len(b_ctx[1]) < len(plain[0][1]) + len(plain[1][1])
+    header["color_contexts"] = int(contextual)
+    for name, data, lo, kk in [("color_g", data, glo, gk)] + ([r_ctx, b_ctx] if contextual else plain):
         sections.append((name, data))
         header[f"{name}_lo"], header[f"{name}_k"] = lo, kk
     sh_header, sh_sections = encode_sh_bands(scene.sh_rest[order], scene.sh_degree, preset.sh_step)
@@ -334,6 +378,10 @@ def decode_scene(data: bytes) -> GaussianScene:
     s0, lo0, k0 = offset_cat("scale_0", octx, 8)
     sctx = TableIds(_scale_context(s0, lo0, k0), SCALE_CONTEXTS)
     (s1, _, _), (s2, _, _) = (offset_cat(f"scale_{j}", sctx, SCALE_CONTEXTS) for j in (1, 2))
+    reframed = version >= 5 and bool(int_field(h, "frame", 0, 1))
+    if reframed:  # canonical frame: s0 >= s1 >= s2 coded as s0 and the two gaps
+        s1 = s0 - s1
+        s2 = s1 - s2
     log_scales = np.empty((n, 3), np.float32)
     for j, s in enumerate((s0, s1, s2)):
         log_scales[:, j] = uniform_offset_from_int(s, sstep, soff)
@@ -367,22 +415,33 @@ def decode_scene(data: bytes) -> GaussianScene:
     idx = np.flatnonzero(bits)
     bc = bits[idx]
     rctx = TableIds(rb - bc, rb)
-    largest = decode_categorical(sec("rot_index"), idx.size, 4, rctx, rb, what="rot_index")
+    if not reframed:
+        largest = decode_categorical(sec("rot_index"), idx.size, 4, rctx, rb, what="rot_index")
     comps = [decode_categorical(sec(f"rot_{j}"), idx.size, 1 << rb, rctx, rb, what=f"rot_{j}") for j in range(3)]
     if any((cj >> bc).any() for cj in comps):
         raise CorruptDataError("rotation symbol out of range for its precision")
     quats = np.zeros((n, 4), np.float32)
     quats[:, 0] = 1.0  # nothing stored: the identity
-    quats_from_components(largest, *comps, bc, out=quats, rows=idx)
+    if reframed:
+        quats_from_mrp(*comps, bc, out=quats, rows=idx)
+    else:
+        quats_from_components(largest, *comps, bc, out=quats, rows=idx)
     # DC colour: g, r - g, b - g
     ccls = np.minimum(icls, relax[0])
     cids = TableIds(ccls, OPACITY_CLASSES)
     cstep = gstep * (1 << ccls)
-    g = offset_cat("color_g", cids, OPACITY_CLASSES)[0]
+    g, glo, gk = offset_cat("color_g", cids, OPACITY_CLASSES)
     dc = np.empty((n, 3), np.float32)
     dc[:, 1] = g.astype(np.float64) * cstep + coff
-    for col, name in ((0, "color_r"), (2, "color_b")):
-        dc[:, col] = (g + offset_cat(name, cids, OPACITY_CLASSES)[0]).astype(np.float64) * cstep + coff
+    if version >= 5 and int_field(h, "color_contexts", 0, 1):  # r - g conditioned on g, b - g on r - g
+        rg, rlo, rk = offset_cat("color_r", TableIds(color_r_context(ccls, g - glo, gk), COLOR_R_CONTEXTS),
+                                 COLOR_R_CONTEXTS)
+        bg = offset_cat("color_b", TableIds(color_b_context(ccls, rg - rlo, rk), COLOR_B_CONTEXTS),
+                        COLOR_B_CONTEXTS)[0]
+    else:
+        rg, bg = (offset_cat(name, cids, OPACITY_CLASSES)[0] for name in ("color_r", "color_b"))
+    dc[:, 0] = (g + rg).astype(np.float64) * cstep + coff
+    dc[:, 2] = (g + bg).astype(np.float64) * cstep + coff
     if version > 1:
         rest = decode_sh_bands(h, sec, n, deg, version)
     elif k:
@@ -409,18 +468,21 @@ class SceneCodec:
     views (``prune.py``; renders, so it takes seconds per view); ``progress`` wraps those views.
     The decoded scene holds the Gaussians in the codec's order (Morton order of the grid);
     :attr:`last_order` gives, after ``encode``, the input index of each decoded Gaussian.
+    With ``reframe`` (the default) each decoded Gaussian is in its canonical frame
+    (``frame.py``: the same covariance, axes by decreasing scale); ``reframe=False`` keeps the
+    input's axes, for callers that code later changes against the decoded attributes (streams).
     """
 
     def __init__(self, quality: int = DEFAULT_QUALITY, prune: bool = False,
-                 progress: Callable[[Iterable], Iterable] | None = None):
+                 progress: Callable[[Iterable], Iterable] | None = None, reframe: bool = True):
         get_preset(quality)
-        self.quality, self.prune, self.progress = quality, prune, progress
+        self.quality, self.prune, self.progress, self.reframe = quality, prune, progress, reframe
         self.last_order: np.ndarray | None = None
 
     def encode(self, scene: GaussianScene) -> bytes:
         if not isinstance(scene, GaussianScene):
             raise TypeError(f"encode expects a GaussianScene, got {type(scene).__name__}")
-        data, self.last_order = encode_scene(scene, self.quality, self.prune, self.progress)
+        data, self.last_order = encode_scene(scene, self.quality, self.prune, self.progress, self.reframe)
         return data
 
     def decode(self, data: bytes) -> GaussianScene:

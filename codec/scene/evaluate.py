@@ -19,6 +19,7 @@ from codec.errors import InvalidInputError
 
 from .cameras import parse_orbit
 from .data import GaussianScene, bulk_means, sigmoid
+from .frame import align_frames, equivalent_quats
 from .render import Camera, render
 
 __all__ = ["orbit_cameras", "parse_camera", "psnr", "ssim", "attribute_errors", "match_gaussians", "evaluate",
@@ -89,11 +90,14 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
 
 def attribute_errors(orig: GaussianScene, other: GaussianScene) -> dict[str, dict[str, float]]:
     """Max/mean absolute error per attribute of two scenes with the same Gaussians in the same
-    order (quaternions up to sign; opacity after sigmoid)."""
+    order; ``other``'s Gaussians are first put in the local frames of ``orig``'s
+    (``frame.align_frames``: a writer may permute a Gaussian's axes, as scene format 5 does), and
+    quaternions compare up to sign; opacity after sigmoid."""
     if len(orig) != len(other):
         raise InvalidInputError(f"scenes differ in size ({len(orig)} vs {len(other)}): no per-Gaussian errors")
+    scales, quats = align_frames(orig.quats, other.log_scales, other.quats)
     out = {}
-    pairs = {"means": (orig.means, other.means), "log_scales": (orig.log_scales, other.log_scales),
+    pairs = {"means": (orig.means, other.means), "log_scales": (orig.log_scales, scales),
              "opacity": (sigmoid(orig.opacity_logits), sigmoid(other.opacity_logits)),
              "sh_dc": (orig.sh_dc, other.sh_dc)}
     if orig.sh_rest.shape == other.sh_rest.shape and orig.sh_rest.size:
@@ -101,8 +105,8 @@ def attribute_errors(orig: GaussianScene, other: GaussianScene) -> dict[str, dic
     for name, (a, b) in pairs.items():
         d = np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))
         out[name] = {"max": float(d.max()) if d.size else 0.0, "mean": float(d.mean()) if d.size else 0.0}
-    qa, qb = orig.quats.astype(np.float64), other.quats.astype(np.float64)
-    d = np.minimum(np.abs(qa - qb).max(1), np.abs(qa + qb).max(1))
+    qa = orig.quats.astype(np.float64)
+    d = np.minimum(np.abs(qa - quats).max(1), np.abs(qa + quats).max(1))
     out["quats"] = {"max": float(d.max()) if d.size else 0.0, "mean": float(d.mean()) if d.size else 0.0}
     return out
 
@@ -125,13 +129,17 @@ def match_gaussians(orig: GaussianScene, other: GaussianScene, candidates: int =
     idx = idx.reshape(len(other), k)
     if len(orig) == len(other):
         idx = np.column_stack([np.arange(len(other)), idx])  # the same index first: wins ties
-    fo = np.column_stack([orig.log_scales, sigmoid(orig.opacity_logits), orig.sh_dc]).astype(np.float64)
-    ft = np.column_stack([other.log_scales, sigmoid(other.opacity_logits), other.sh_dc]).astype(np.float64)
+    # sorted log-scales and the best of the 24 equivalent rotations: whichever frame each writer chose
+    def features(s: GaussianScene) -> np.ndarray:
+        return np.column_stack([np.sort(s.log_scales, axis=1), sigmoid(s.opacity_logits), s.sh_dc]).astype(np.float64)
+
+    fo, ft = features(orig), features(other)
     spread = fo.std(axis=0) + 1e-9
     cost = (np.abs(fo[idx] - ft[:, None, :]) / spread).sum(axis=2)  # [M, k]
     pos = np.linalg.norm(orig.means[idx].astype(np.float64) - other.means[:, None].astype(np.float64), axis=2)
     cost += pos / (orig.means.astype(np.float64).std(axis=0).mean() + 1e-12)
-    cost += 1.0 - np.abs(np.einsum("mkc,mc->mk", orig.quats[idx].astype(np.float64), other.quats.astype(np.float64)))
+    dots = np.einsum("mkc,mjc->mkj", orig.quats[idx].astype(np.float64), equivalent_quats(other.quats))
+    cost += 1.0 - np.abs(dots).max(axis=2)
     return idx[np.arange(len(other)), cost.argmin(axis=1)].astype(np.int64)
 
 

@@ -3,13 +3,15 @@
 Bounds are per attribute, per Gaussian, against the (un-pruned) input, in the codec's
 quantization domain: positions in scene units relative to the largest bounding-box side E
 (and never coarser than an absolute cap where one is given), log-scales in log units, opacity
-after sigmoid, DC colour in f_dc units (rgb error = 0.2821 x that), quaternion components of
-the smallest-three representation, SH rest coefficients in SH units (the f_dc step, per band).
+after sigmoid, DC colour in f_dc units (rgb error = 0.2821 x that), rotations in modified
+Rodrigues parameters of the canonical frame, SH rest coefficients in SH units (the f_dc step,
+per band).
 Where the input already sits on a coarser uniform grid (an SPZ file: log-scales in 1/16, colours
 in 1/38.25, SH in 1/16 and 1/8, fixed-point means), the codec quantizes on that grid or a
 multiple of it: never coarser than the preset's step unless the grid itself is, and exact where
-the preset's step is finer than the grid. Colour on such a grid g is exact for f = 1 and has the
-step g x f otherwise, with f capped (``codec.color_relax``: one factor of 2 less when g is up to
+the preset's step is finer than the grid. Bounds on log-scales and rotations compare each
+Gaussian in its canonical frame (``frame.py``), the frame the decoder returns. Colour on such a
+grid g is exact for f = 1 and has the step g x f otherwise, with f capped (``codec.color_relax``: one factor of 2 less when g is up to
 twice the step, f = 1 when coarser) so that g x f never exceeds the preset's largest colour step,
 step x 2^relax_color: the f_dc bound with f = 2^relax_color holds. The bounds hold for raw training output too:
 unnormalised quaternions are normalised (the render does the same), and opacity is coded after
@@ -18,10 +20,13 @@ the sigmoid, so a large logit only moves within the last level (1/510 of opacity
 Two bounds adapt to the Gaussian itself, so that the error stays small *relative to its own
 shape*: the position error is at most ``g + max(g, pos_rel/2 * sigma_mid)`` where ``g`` is half
 the fine grid step and ``sigma_mid`` the median standard deviation of the Gaussian; the
-stored quaternion components are exact to ``1/(sqrt2 (2^b - 1))`` for elongated Gaussians
-and get coarser as ``1/(1 - exp(-2a))`` for near-isotropic ones (``a`` = largest minus
-smallest log-scale), where a rotation error matters proportionally less; a Gaussian with
-``a`` under about ``2^-(b-1)`` stores no rotation at all.
+rotation, in the Gaussian's canonical frame (``frame.py``: axes by decreasing scale, the
+smallest of its equivalent rotations), is stored as three modified Rodrigues parameters
+(``tan(angle/4)`` times the axis) exact to ``(sqrt2 - 1)/(2^b - 1)`` each (a turn of about 4
+times that) for elongated Gaussians, coarser as ``1/(1 - exp(-2a))`` for near-isotropic ones
+(``a`` = largest minus smallest log-scale), where a rotation error matters proportionally less;
+a Gaussian with ``a`` under about ``2^-(b-1)`` stores no rotation at all. (A stream's keyframes
+keep the input's frame and smallest-three components, exact to ``1/(sqrt2 (2^b - 1))``.)
 
 Importance factor ``f = 2^c`` (scene format 3, ``importance.py``): a Gaussian that weighs
 little in any render (low opacity times footprint) gets a class ``c`` in 0..3, decided from its
@@ -59,8 +64,8 @@ class Preset:
     sh_step: float = 0.035  # SH rest step (not relaxed by importance)
 
     def bounds(self) -> dict[str, str]:
-        def quat(bits: int) -> str:
-            return f"{1 / (2 ** 0.5 * ((1 << bits) - 1)):.3g}/(1 - exp(-2a))"
+        def quat(bits: int) -> str:  # half a step of a modified Rodrigues parameter (frame.py)
+            return f"{(2 ** 0.5 - 1) / ((1 << bits) - 1):.3g}/(1 - exp(-2a))"
 
         fine = f"E/2^{self.pos_bits + 1}"
         if self.pos_step_cap is not None:
@@ -71,7 +76,7 @@ class Preset:
             "log-scale": f"{self.scale_step / 2:.3g}",
             "opacity": f"{0.5 / ((1 << self.opacity_bits) - 1):.3g}",
             "f_dc": f"{self.color_step / 2:.3g}" + (f" x f (f <= {1 << self.relax_color})" if self.relax_color else ""),
-            "quaternion": quat(self.rot_bits) + (f" for f = 1, at most {quat(self.rot_bits - self.relax_rot)}"
+            "rotation": quat(self.rot_bits) + (f" for f = 1, at most {quat(self.rot_bits - self.relax_rot)}"
                                                  if self.relax_rot else ""),
             "sh_rest": f"{self.sh_step / 2:.3g}",
         }
@@ -112,7 +117,7 @@ def bounds_text() -> str:
         b = p.bounds()
         lines.append(f"  {q}{' (default)' if q == DEFAULT_QUALITY else ''}: position {b['position']}, "
                      f"log-scale {b['log-scale']}, opacity {b['opacity']}, f_dc {b['f_dc']}, "
-                     f"quaternion {b['quaternion']}, SH rest {b['sh_rest']}")
+                     f"rotation (MRP component) {b['rotation']}, SH rest {b['sh_rest']}")
     lines.append("  (f = 2^c, c = the Gaussian's importance class 0..3 (0 for the heaviest Gaussians, see"
                  " docs/scenes.md); a = largest minus smallest log-scale; sigma_mid = median standard deviation"
                  " of the Gaussian)")

@@ -25,13 +25,14 @@ class KeyframeCodec(Protocol):
 
 
 def default_keyframe_codec(quality: int | None = None) -> KeyframeCodec:
-    """The scene codec at ``quality`` (its default when None)."""
+    """The scene codec at ``quality`` (its default when None), in the input's frame: delta frames
+    code attribute changes against the decoded keyframe, so its axes must stay the input's."""
     try:
         from codec.scene.codec import SceneCodec
     except ImportError as exc:
         raise InvalidInputError("the scene codec (codec.scene.codec) is not available in this "
                                 f"build, so keyframes cannot be coded: {exc}") from None
-    return SceneCodec() if quality is None else SceneCodec(quality=quality)
+    return SceneCodec(reframe=False) if quality is None else SceneCodec(quality=quality, reframe=False)
 
 
 def decode_keyframe(codec: KeyframeCodec, data: bytes, number: int) -> GaussianScene:

@@ -8,12 +8,15 @@ import { decodeAdaptive, decodeSymbols, modelsFromCounts } from "./entropy.js";
 import { inflate } from "./inflate.js";
 
 // header field scene_version (absent in format 1 files); the container itself stays version 1
-export const SCENE_FORMAT_VERSION = 4;
+export const SCENE_FORMAT_VERSION = 5;
 // 1: preset steps, k-means SH codebook; 2: steps in the header, SH per band; 3: bit depths and
 // importance classes (codec/scene/importance.py) in the header; 4: SH band flags
 // (codec/scene/sh_bands.py)
-const READABLE_VERSIONS = [1, 2, 3, 4];
+const READABLE_VERSIONS = [1, 2, 3, 4, 5];
 const FLAG_VERSION = 4; // sh_bands.py FLAG_VERSION
+const FRAME_VERSION = 5; // frame.py: the canonical frame (header field frame)
+const MRP_LIMIT = Math.SQRT2 - 1; // frame.py MRP_LIMIT, tan(pi / 8)
+const COLOR_R_BINS = 8, COLOR_B_BINS = 16; // codec.py: format 5's colour contexts
 const SH_BANDS = [[0, 3], [3, 8], [8, 15]]; // coefficient ranges of SH bands 1, 2, 3
 const SH_JOINT_MAX = 8192; // largest joint alphabet of one SH coefficient's RGB triple (sh_bands.py)
 const MAX_GAUSSIANS = 1 << 26; // codec/scene/_files.py
@@ -292,11 +295,17 @@ export async function decodeScene(data) {
   for (let i = 0; i < n; i++) sctx[i] = Math.min(Math.floor((s0.sym[i] * SCALE_CONTEXTS) / Math.max(s0.k, 1)), SCALE_CONTEXTS - 1);
   const s1 = await offsetCat("scale_1", sctx, SCALE_CONTEXTS);
   const s2 = await offsetCat("scale_2", sctx, SCALE_CONTEXTS);
+  const reframed = version >= FRAME_VERSION && intField(c, "frame", 0, 1) === 1;
   const logScales = new Float32Array(3 * n);
   const sv = [];
   for (let j = 0; j < 3; j++) {
     const { sym, lo } = [s0, s1, s2][j], v = new Float64Array(n);
-    for (let i = 0; i < n; i++) { v[i] = sym[i] + lo; logScales[3 * i + j] = v[i] * sstep + soff; }
+    for (let i = 0; i < n; i++) v[i] = sym[i] + lo;
+    if (reframed && j > 0) { // canonical frame: s1 and s2 are coded as the gaps s0 - s1 and s1 - s2
+      const prev = sv[j - 1];
+      for (let i = 0; i < n; i++) v[i] = prev[i] - v[i];
+    }
+    for (let i = 0; i < n; i++) logScales[3 * i + j] = v[i] * sstep + soff;
     sv.push(v);
   }
   // importance classes (format 3: importance.py) or opacity classes (formats 1 and 2)
@@ -337,7 +346,8 @@ export async function decodeScene(data) {
   const idx = idxAll.subarray(0, m), rctx = new Int32Array(m);
   for (let j = 0; j < m; j++) rctx[j] = preset.rotBits - bits[idx[j]];
   const rb = preset.rotBits;
-  const largest = await decodeCategorical(stream("rot_index"), m, 4, rctx, rb, "rot_index");
+  const largest = reframed ? new Int32Array(m) // w is the largest component: no index stored
+    : await decodeCategorical(stream("rot_index"), m, 4, rctx, rb, "rot_index");
   const comps = [];
   for (let j = 0; j < 3; j++) comps.push(await decodeCategorical(stream(`rot_${j}`), m, 1 << rb, rctx, rb, `rot_${j}`));
   const quats = new Float32Array(4 * n);
@@ -346,12 +356,23 @@ export async function decodeScene(data) {
   for (let j = 0; j < m; j++) {
     const row = idx[j], b = bits[row], lv = Math.max((1 << b) - 1, 1);
     if ((c0[j] | c1[j] | c2[j]) >> b) throw corrupt("rotation symbol out of range for its precision");
+    const base = 4 * row;
+    if (reframed) { // modified Rodrigues parameters (frame.py quats_from_mrp): same float64 steps
+      const s0 = (c0[j] / lv * 2.0 - 1.0) * MRP_LIMIT, s1 = (c1[j] / lv * 2.0 - 1.0) * MRP_LIMIT;
+      const s2 = (c2[j] / lv * 2.0 - 1.0) * MRP_LIMIT;
+      const big = (s0 * s0 + s1 * s1) + s2 * s2, d = 1.0 + big;
+      quats[base] = (1.0 - big) / d;
+      quats[base + 1] = 2.0 * s0 / d;
+      quats[base + 2] = 2.0 * s1 / d;
+      quats[base + 3] = 2.0 * s2 / d;
+      continue;
+    }
     const o0 = (c0[j] / lv * 2.0 - 1.0) * INV_SQRT2, o1 = (c1[j] / lv * 2.0 - 1.0) * INV_SQRT2;
     const o2 = (c2[j] / lv * 2.0 - 1.0) * INV_SQRT2;
     const sq0 = o0 * o0, sq1 = o1 * o1, sq2 = o2 * o2;
     const mm = Math.sqrt(Math.max(1.0 - (sq0 + sq1 + sq2), 0.0));
     const norm = Math.max(Math.sqrt((mm * mm + sq1) + (sq0 + sq2)), 1e-30);
-    const lead = largest[j], base = 4 * row;
+    const lead = largest[j];
     quats[base + (lead & 3)] = mm / norm;
     quats[base + ((lead + 1) & 3)] = o0 / norm;
     quats[base + ((lead + 2) & 3)] = o1 / norm;
@@ -361,8 +382,20 @@ export async function decodeScene(data) {
   const ccls = new Int32Array(n), cstep = new Float64Array(n);
   for (let i = 0; i < n; i++) { ccls[i] = Math.min(icls[i], relaxColor); cstep[i] = gstep * (1 << ccls[i]); }
   const g = await offsetCat("color_g", ccls, OPACITY_CLASSES);
-  const cr = await offsetCat("color_r", ccls, OPACITY_CLASSES);
-  const cb = await offsetCat("color_b", ccls, OPACITY_CLASSES);
+  let cr, cb;
+  if (version >= FRAME_VERSION && intField(c, "color_contexts", 0, 1) === 1) {
+    // r - g conditioned on bins of g, b - g on bins of r - g (codec.py color_r_context, color_b_context)
+    const bins = (cls, sym, k, count) => {
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) out[i] = cls[i] * count + Math.floor((sym[i] * count) / Math.max(k, 1));
+      return out;
+    };
+    cr = await offsetCat("color_r", bins(ccls, g.sym, g.k, COLOR_R_BINS), 4 * COLOR_R_BINS);
+    cb = await offsetCat("color_b", bins(ccls, cr.sym, cr.k, COLOR_B_BINS), 4 * COLOR_B_BINS);
+  } else {
+    cr = await offsetCat("color_r", ccls, OPACITY_CLASSES);
+    cb = await offsetCat("color_b", ccls, OPACITY_CLASSES);
+  }
   const shDc = new Float32Array(3 * n);
   for (let i = 0; i < n; i++) {
     const gv = g.sym[i] + g.lo;
