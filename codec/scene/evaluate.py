@@ -138,8 +138,11 @@ def match_gaussians(orig: GaussianScene, other: GaussianScene, candidates: int =
     cost = (np.abs(fo[idx] - ft[:, None, :]) / spread).sum(axis=2)  # [M, k]
     pos = np.linalg.norm(orig.means[idx].astype(np.float64) - other.means[:, None].astype(np.float64), axis=2)
     cost += pos / (orig.means.astype(np.float64).std(axis=0).mean() + 1e-12)
-    dots = np.einsum("mkc,mjc->mkj", orig.quats[idx].astype(np.float64), equivalent_quats(other.quats))
-    cost += 1.0 - np.abs(dots).max(axis=2)
+    cand = orig.quats[idx].astype(np.float64)  # [M, k, 4]
+    best = np.zeros(idx.shape)
+    for frame in np.moveaxis(equivalent_quats(other.quats), 1, 0):  # 24 x [M, 4]: [M, k] at a time
+        best = np.maximum(best, np.abs(np.einsum("mkc,mc->mk", cand, frame)))
+    cost += 1.0 - best
     return idx[np.arange(len(other)), cost.argmin(axis=1)].astype(np.int64)
 
 

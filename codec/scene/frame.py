@@ -7,7 +7,8 @@ sign of the quaternion, give 48 quaternions and 6 scale orders for one and the s
 The codec (scene format 5) writes one of them:
 
 - the axes in order of decreasing log-scale, so the coder sees ``s_max >= s_mid >= s_min``
-  and codes the two gaps instead of three free values (donut: 14.0 -> 12.0 bits per Gaussian);
+  and codes the two gaps instead of two free values (donut at quality 1: 14.4 -> 12.4 bits per
+  Gaussian for the three);
 - of the four rotations left (the identity and the half turns about each local axis, which
   permute the quaternion's components with signs), the one whose w is the largest component,
   w > 0: the smallest rotation angle (at most 120 degrees), so no smallest-three index is needed;
