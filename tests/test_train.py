@@ -13,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
+from codec.image.config import ImageModelConfig
 from conftest import REPO_ROOT
 from train.loop import learning_rate, main, resolve_config, timed_decay_steps
 from train.shards import join, split
@@ -167,6 +168,19 @@ def test_resume_keeps_the_checkpoint_architecture():
     with pytest.raises(SystemExit, match="contradicts"):
         resolve_config('{"hidden": 64}', saved)
     assert resolve_config('{"hidden": 24}', None).hidden == 24
+
+
+def test_init_from_a_shipped_model_builds_its_architecture():
+    """``--init weights/X.safetensors`` of a manifest model builds X's config (gmq2-c: 2 fine stages
+    of 48 groups, scale contexts), and ``--config`` still overrides it."""
+    from codec.manifest import load_manifest
+
+    weights = REPO_ROOT / "weights"
+    entry = next(e for e in load_manifest(weights)["models"].values() if e["config"].get("fine_groups") == [48, 48])
+    cfg = resolve_config("{}", None, weights / entry["file"])
+    assert cfg == ImageModelConfig.from_dict(entry["config"])
+    assert resolve_config('{"hidden": 24}', None, weights / entry["file"]).hidden == 24
+    assert resolve_config("{}", None, weights / "not-listed.safetensors") == ImageModelConfig()
 
 
 def test_export_writes_manifest_and_loads(data, tmp_path):

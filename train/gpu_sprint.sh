@@ -8,7 +8,8 @@
 # README says how), and INIT under .gpu/ when it is not a tracked file; carry .gpu and .whl.
 #
 # On the machine it installs the carried wheels, trains the image model from INIT (a checkpoint
-# folder, or exported weights with a fresh optimizer) on DATA for MINUTES of wall time on the
+# folder, or exported weights with a fresh optimizer; weights that the manifest.json beside them
+# lists, such as weights/gmq2-c.safetensors, also give the architecture) on DATA for MINUTES of wall time on the
 # fast path: bf16 autocast (the loop's default on a bf16 GPU), the images decoded once onto the
 # GPU and cropped there, BATCH crops of 256^2 per GPU (default 64), learning rate LR at the
 # reference batch 8 scaled by sqrt(global batch / 8) (default 1e-4: 2.8e-4 at batch 64 on one

@@ -129,7 +129,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
     p.add_argument("--val-images", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--init", type=Path, default=None, help="exported weights to start from (fresh optimizer)")
+    p.add_argument("--init", type=Path, default=None,
+                   help="exported weights to start from (fresh optimizer); a model its folder's manifest lists "
+                        "also gives the architecture (--config overrides it)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--precision", choices=PRECISIONS, default=None,
                    help="forward-pass arithmetic: bf16 autocast (fp32 weights; VQ and entropy models kept fp32) or fp32 "
@@ -165,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     latest = args.out / "latest"
     saved = json.loads((latest / "state.json").read_text()) if (latest / "state.json").exists() else None
-    config = resolve_config(args.config, saved)
+    config = resolve_config(args.config, saved, args.init if args.arch == "vq" else None)
     objective = build_objective(args.arch, config, args.lmbda, args.qualities, args.commit, args.pin_latent)
     model = objective.model.to(device)
     if args.channels_last:
@@ -310,13 +312,29 @@ def timed_decay_steps(steps_done: int, seconds: float, decay_minutes: float) -> 
     return max(1, round(steps_done / max(seconds, 1e-9) * decay_minutes * 60))
 
 
-def resolve_config(overrides: str, saved: dict | None) -> ImageModelConfig:
-    """The architecture to build: ``--config`` JSON overrides of the defaults for a new run; the
-    checkpoint's own config (``saved`` state) for a resumed one, so that a changed default never
-    breaks a resume. Overrides that contradict the checkpoint are refused."""
+def init_config(init: Path | None) -> dict | None:
+    """The architecture of the exported weights ``init`` when the manifest next to them lists the
+    file (``weights/gmq2-c.safetensors``: gmq2-c's config), else None."""
+    if init is None or not (init.parent / "manifest.json").is_file():
+        return None
+    from codec.manifest import load_manifest
+
+    for entry in load_manifest(init.parent)["models"].values():
+        if entry.get("file") == init.name and isinstance(entry.get("config"), dict):
+            return dict(entry["config"])
+    return None
+
+
+def resolve_config(overrides: str, saved: dict | None, init: Path | None = None) -> ImageModelConfig:
+    """The architecture to build: for a new run, ``--config`` JSON overrides of the architecture of
+    the ``--init`` weights when their manifest lists them (so a warm start from a shipped model
+    builds that model without repeating its config), else of the defaults; the checkpoint's own
+    config (``saved`` state) for a resumed one, so that a changed default never breaks a resume.
+    Overrides that contradict the checkpoint are refused."""
     requested = dict(PRESETS[overrides]) if overrides in PRESETS else json.loads(overrides)
     if saved is None:
-        return ImageModelConfig.from_dict(requested)
+        base = init_config(init) or {}
+        return ImageModelConfig.from_dict({**base, **requested})
     kept = ImageModelConfig.from_dict(saved["config"])
     if ImageModelConfig.from_dict({**saved["config"], **requested}) != kept:
         raise SystemExit(f"--config {overrides} contradicts the architecture of the checkpoint being resumed: "
