@@ -14,7 +14,7 @@ from codec.scene.streams import (_family, decode_categorical, decode_categorical
 
 GOLDEN = {
     "laplace_family": "7de90fb45c19869ff814c3e5fa91e69e55d8ab4b2f52b62c71d2fb7024f27d2c",
-    "scene_q3": "ec608aaeb5e55094eab9ac8c845233b9f7f5c741ce8b2785c8da5604bb25f0ed",
+    "scene_q3": "b7e373f20d337f358583c2abe5ea39c3e57fcf20d3a7ea27419c08d2b7c95ee8",
 }
 
 

@@ -7,8 +7,8 @@ Pipeline (encode; decode runs it backwards, every stage vectorized numpy):
 2. positions to a grid (``presets.py``), Morton order of the grid cells; the decoded scene
    comes out in this order;
 3. per-attribute integers (``quantize.py``) coded by ``streams.py`` through ``entropy``:
-   position deltas along the order (x with block-adaptive Laplace scales, y conditioned on
-   |dx|, z on |dx|+|dy|); opacity; log-scales as s0 (conditioned on opacity), s1, s2
+   positions as coarse cells along the order plus per-axis refinement (``positions.py``; format
+   5 picks the cell size per file); opacity; log-scales as s0 (conditioned on opacity), s1, s2
    (conditioned on s0); smallest-three rotations (index, then three components); DC
    colour as g, r-g, b-g; SH rest per band, one table per coefficient (the RGB triple as one
    symbol where its alphabet is small). Steps come from the preset, or from the grid the input
@@ -43,14 +43,15 @@ from ._files import MAX_GAUSSIANS
 from ._header import MAX_ALPHABET, float_field, int_field, lut_field
 from .data import SH_COEFFS, GaussianScene, bulk_mask, bulk_means
 from .frame import canonical_frame, mrp_to_int, quats_from_mrp
-from .morton import MAX_AXIS_BITS, morton_order
 from .importance import MAX_CLASS, area_index, importance_class, importance_tables
+from .morton import MAX_AXIS_BITS, morton_order
+from .positions import REFINE, decode_positions, encode_positions, median3
 from .presets import DEFAULT_QUALITY, LEGACY_PRESETS, Preset, get_preset
-from .quantize import (fixed_point_step, grid_of, opacity_from_int, opacity_to_int, positions_from_int,
+from .quantize import (fixed_point_step, grid_of, opacity_from_int, opacity_to_int,
                        positions_to_int, quats_from_components, quats_to_int, uniform_offset_from_int,
                        uniform_offset_to_int)
 from .sh_bands import decode_sh_bands, encode_sh_bands
-from .streams import bucket, decode_categorical, decode_residuals, encode_categorical, encode_residuals
+from .streams import decode_categorical, encode_categorical
 
 __all__ = ["SceneCodec", "SCENE_FORMAT_VERSION", "encode_scene", "decode_scene", "canonical_order",
            "quantization_grid"]
@@ -116,7 +117,6 @@ def color_b_context(ccls: np.ndarray, rg_sym: np.ndarray, rg_k: int) -> np.ndarr
     return ccls * COLOR_B_BINS + rg_sym * COLOR_B_BINS // max(rg_k, 1)
 
 
-REFINE = 6  # position refinement levels below the coarse grid
 OPACITY_CLASSES = 4
 
 
@@ -147,37 +147,6 @@ def rotation_table(k: int, preset: Preset, scale_step: float) -> np.ndarray:
     drop = np.floor(-np.log2(np.maximum(-np.expm1(-2.0 * a), 1e-12)))
     bits = preset.rot_bits - np.clip(drop, 0, preset.rot_bits).astype(np.int64)
     return np.where(bits < 2, 0, bits).astype(np.uint8)
-
-
-def refine_table(lo: int, hi: int, preset: Preset, step: float, scale_step: float,
-                 scale_offset: float = 0.0) -> np.ndarray:
-    """[hi - lo] uint8: position refinement levels for a median log-scale of (lo + i) steps.
-
-    The coarse grid is ``step * 2**REFINE``; a Gaussian gets enough levels that its grid
-    step is at most ``preset.pos_rel`` times its median standard deviation (and never finer
-    than ``step``). Stored in the file, like :func:`rotation_table`.
-    """
-    sigma = np.exp((lo + np.arange(max(hi - lo, 1))) * scale_step + scale_offset)
-    need = np.ceil(np.log2(step * (1 << REFINE) / (preset.pos_rel * sigma)))
-    return np.clip(need, 0, REFINE).astype(np.uint8)
-
-
-def _median3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Elementwise median of three [N] int arrays."""
-    return np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
-
-
-def _refine_lookup(mid: np.ndarray, lo: int, lut: np.ndarray) -> np.ndarray:
-    """[N] refinement levels for median quantized log-scales ``mid`` [N] via the stored table."""
-    i = mid - lo
-    if len(i) and (i.min() < 0 or i.max() >= len(lut)):
-        raise CorruptDataError("refinement table does not cover the decoded scales")
-    return lut[i]
-
-
-def refine_bits(qs: np.ndarray, lo: int, lut: np.ndarray) -> np.ndarray:
-    """[N] refinement levels from the quantized log-scales [N, 3] via the stored table."""
-    return _refine_lookup(_median3(qs[:, 0], qs[:, 1], qs[:, 2]), lo, lut).astype(np.int64)
 
 
 def rotation_bits(qs: np.ndarray, preset: Preset, scale_step: float | None = None) -> np.ndarray:
@@ -240,12 +209,6 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
     q = q[order]
     kept = kept[order]
     header.update(origin=struct.pack("<3d", *origin), pos_step=step)
-    qcoarse = q >> REFINE
-    d = np.diff(qcoarse, axis=0, prepend=np.zeros((1, 3), np.int64))
-    cy, cz = bucket(d[:, 0]), bucket(np.abs(d[:, 0]) + np.abs(d[:, 1]))
-    sections += [("pos_x", encode_residuals(d[:, 0])), ("pos_y", encode_residuals(d[:, 1], cy, 16)),
-                 ("pos_z", encode_residuals(d[:, 2], cz, 16))]
-
     qo = opacity_to_int(scene.opacity_logits[order], preset.opacity_bits)
     sections.append(("opacity", encode_categorical(qo, 1 << preset.opacity_bits)))
     octx = qo >> max(preset.opacity_bits - 3, 0)  # 8 opacity classes as context
@@ -271,12 +234,10 @@ def encode_scene(scene: GaussianScene, quality: int = DEFAULT_QUALITY, prune: bo
     header.update(importance_opacity=wo.tobytes(), importance_area=wa.tobytes(), importance_area_lo=alo,
                   relax=bytes(relax))
     icls = importance_class(qo, area_index(qs[:, 0], qs[:, 1], qs[:, 2]), wo, wa, alo)
-    lut = refine_table(int(qs.min()) if n else 0, int(qs.max()) + 1 if n else 1, preset, step, sstep, soff)
-    header["refine_lo"], header["refine_lut"] = int(qs.min()) if n else 0, lut.tobytes()
-    r = np.maximum(refine_bits(qs, int(header["refine_lo"]), lut) - np.minimum(icls, relax[2]), 0)
-    top = (q & ((1 << REFINE) - 1)) >> (REFINE - r)[:, None]
-    for a in range(3):
-        sections.append((f"refine_{'xyz'[a]}", encode_categorical(top[:, a], 1 << REFINE, r, REFINE + 1)))
+    fields, pos_sections = encode_positions(q, median3(qs[:, 0], qs[:, 1], qs[:, 2]), np.minimum(icls, relax[2]),
+                                            preset, step, sstep, soff)
+    header.update(fields)
+    sections = pos_sections + sections
     rlut = rotation_table(int(np.ptp(qs, axis=1).max()) + 1 if n else 1, preset, sstep)
     header["rot_lut"] = rlut.tobytes()
     bits = _drop_bits(rlut[np.ptp(qs, axis=1)], np.minimum(icls, relax[1])) if n else np.zeros(0, np.int64)
@@ -362,13 +323,6 @@ def decode_scene(data: bytes) -> GaussianScene:
         kk = int_field(h, f"{name}_k", 1, MAX_ALPHABET)
         return decode_categorical(sec(name), count, kk, ctx, t, what=name) + lo, lo, kk
 
-    # positions: coarse cells (per axis) from the deltas along the order
-    dx = decode_residuals(sec("pos_x"), n, what="pos_x")
-    dy = decode_residuals(sec("pos_y"), n, bucket(dx), 16, what="pos_y")
-    dz = decode_residuals(sec("pos_z"), n, bucket(np.abs(dx) + np.abs(dy)), 16, what="pos_z")
-    coarse = [np.cumsum(d) for d in (dx, dy, dz)]
-    if n and any(a.min() < 0 or a.max() >= (1 << (MAX_AXIS_BITS - REFINE)) for a in coarse):
-        raise CorruptDataError("decoded positions leave the grid")
     # opacity and its classes (lookup tables over the 2^b levels)
     levels = np.arange(1 << ob)
     qo = decode_categorical(sec("opacity"), n, 1 << ob, what="opacity")
@@ -392,20 +346,9 @@ def decode_scene(data: bytes) -> GaussianScene:
         icls = importance_class(qo, s0 + s1 + s2 - smin, lut_field(h, "importance_opacity", 255),
                                 lut_field(h, "importance_area", 255),
                                 int_field(h, "importance_area_lo", -(1 << 40), 1 << 40))
-    # fine positions: top r bits of the position in its coarse cell, then the cell centre
-    lut = lut_field(h, "refine_lut", REFINE)
-    r = _refine_lookup(_median3(s0, s1, s2), int_field(h, "refine_lo", -(1 << 40), 1 << 40), lut).astype(np.int64)
-    r = np.maximum(r - np.minimum(icls, relax[2]), 0)
-    rids = TableIds(r, REFINE + 1)
-    shift = REFINE - r
-    centre = (1 << shift) >> 1
-    means = np.empty((n, 3), np.float32)
-    for a, ax in enumerate("xyz"):
-        top = decode_categorical(sec(f"refine_{ax}"), n, 1 << REFINE, rids, REFINE + 1, what=f"refine_{ax}")
-        if (top >> r).any():
-            raise CorruptDataError("position refinement out of range")
-        q = (coarse[a] << REFINE) + (top << shift) + centre
-        means[:, a] = positions_from_int(q, origin[a], step)
+    # positions: coarse cells along the order, then the refinement (positions.py)
+    levels = int_field(h, "refine_levels", 0, REFINE) if version >= 5 else REFINE
+    means = decode_positions(h, sec, n, levels, median3(s0, s1, s2), np.minimum(icls, relax[2]), origin, step)
     # rotations: smallest three of the Gaussians that store any bits
     rlut = lut_field(h, "rot_lut", rb)
     spread = smax - smin

@@ -26,7 +26,7 @@ const MAX_TABLE = 1 << 22;
 const BLOCK = 64;
 const NUM_SCALES = 35; // LAPLACE_SCALES in codec/scene/streams.py
 const ADAPTIVE_MAX = 1 << 15;
-const REFINE = 6;
+const REFINE = 6; // positions.py REFINE: the refinement levels of formats 1-4, the most format 5 allows
 const SCALE_CONTEXTS = 8;
 const OPACITY_CLASSES = 4;
 const MAX_CLASS = 3; // importance classes 0..3 (format 3)
@@ -36,7 +36,6 @@ const MAX_ROT_BITS = 10;
 const MAX_AXIS_BITS = 21;
 export const SH_COEFFS = [0, 3, 8, 15];
 const INV_SQRT2 = 1.0 / Math.sqrt(2.0);
-const COARSE_CELLS = 2 ** (MAX_AXIS_BITS - REFINE); // coarse grid cells per axis
 
 // presets.py LEGACY_PRESETS: what format 1 and 2 files take from their quality (scaleStep and
 // colorStep: format 1 only); format 3 headers carry the bit depths and relaxation caps
@@ -260,7 +259,10 @@ export async function decodeScene(data) {
     return { sym: await decodeCategorical(stream(name), n, kk, ctx, t, name), lo, k: kk };
   };
 
-  // positions: coarse cells from the deltas along the order
+  // positions: coarse cells of 2^L fine steps from the deltas along the order (positions.py; L = 6
+  // before format 5, which stores it)
+  const refineLevels = version >= FRAME_VERSION ? intField(c, "refine_levels", 0, REFINE) : REFINE;
+  const coarseCells = 2 ** (MAX_AXIS_BITS - refineLevels);
   const dx = await decodeResiduals(stream("pos_x"), n, sceneFamily, null, 1, "pos_x");
   const cy = new Int32Array(n), cz = new Int32Array(n);
   for (let i = 0; i < n; i++) cy[i] = bucket(dx[i]);
@@ -272,7 +274,7 @@ export async function decodeScene(data) {
     let acc = 0;
     for (let i = 0; i < n; i++) {
       acc += d[i];
-      if (acc < 0 || acc >= COARSE_CELLS) throw corrupt("decoded positions leave the grid");
+      if (acc < 0 || acc >= coarseCells) throw corrupt("decoded positions leave the grid");
       out[i] = acc;
     }
     return out;
@@ -311,7 +313,7 @@ export async function decodeScene(data) {
   // importance classes (format 3: importance.py) or opacity classes (formats 1 and 2)
   const icls = version < 3 ? ocls : importanceClasses(c, qo, sv, n);
   // fine positions
-  const lut = lutField(c, "refine_lut", REFINE), refineLo = intField(c, "refine_lo", -(2 ** 40), 2 ** 40);
+  const lut = lutField(c, "refine_lut", refineLevels), refineLo = intField(c, "refine_lo", -(2 ** 40), 2 ** 40);
   const r = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const a = sv[0][i], b = sv[1][i], cc = sv[2][i];
@@ -322,12 +324,12 @@ export async function decodeScene(data) {
   const means = new Float32Array(3 * n);
   for (let a = 0; a < 3; a++) {
     const ax = "xyz"[a];
-    const top = await decodeCategorical(stream(`refine_${ax}`), n, 1 << REFINE, r, REFINE + 1, `refine_${ax}`);
+    const top = await decodeCategorical(stream(`refine_${ax}`), n, 1 << refineLevels, r, refineLevels + 1, `refine_${ax}`);
     const ca = coarse[a], o = origin[a];
     for (let i = 0; i < n; i++) {
       if (top[i] >> r[i]) throw corrupt("position refinement out of range");
-      const shift = REFINE - r[i];
-      const q = ca[i] * 64 + ((top[i] << shift) | ((1 << shift) >> 1));
+      const shift = refineLevels - r[i];
+      const q = ca[i] * (1 << refineLevels) + ((top[i] << shift) | ((1 << shift) >> 1));
       means[3 * i + a] = q * step + o;
     }
   }
