@@ -9,13 +9,13 @@ from codec.container import unpack
 from codec.scene.codec import SceneCodec
 from codec.scene.data import GaussianScene
 from codec.scene.evaluate import attribute_errors
-from codec.scene.frame import (_PERMS, MRP_LIMIT, _rotation_matrices, align_frames, canonical_frame,
-                               equivalent_quats, mrp_to_int, quats_from_mrp)
+from codec.scene.frame import (_PERMS, MRP_LIMIT, align_frames, canonical_frame, equivalent_quats, mrp_to_int,
+                               quats_from_mrp, rotation_matrices)
 from codec.scene.presets import PRESETS
 
 
 def _covariances(log_scales, quats):
-    r = _rotation_matrices(np.asarray(quats, np.float64) / np.linalg.norm(quats, axis=1, keepdims=True))
+    r = rotation_matrices(np.asarray(quats, np.float64) / np.linalg.norm(quats, axis=1, keepdims=True))
     return np.einsum("nij,nj,nkj->nik", r, np.exp(2 * np.asarray(log_scales, np.float64)), r)
 
 

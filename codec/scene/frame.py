@@ -33,12 +33,12 @@ import numpy as np
 from .data import GaussianScene
 
 __all__ = ["canonical_frame", "canonical_scene", "equivalent_quats", "align_frames", "mrp_to_int", "quats_from_mrp",
-           "MRP_LIMIT"]
+           "MRP_LIMIT", "rotation_matrices", "quat_multiply"]
 
 MRP_LIMIT = float(np.sqrt(2.0) - 1.0)  # tan(pi / 8): the largest |sigma_i| of a canonical rotation
 
 
-def _rotation_matrices(q: np.ndarray) -> np.ndarray:
+def rotation_matrices(q: np.ndarray) -> np.ndarray:
     """[N, 4] (w, x, y, z) float64 unit quaternions -> [N, 3, 3]; column k is local axis k."""
     w, x, y, z = q.T
     return np.stack([
@@ -83,7 +83,7 @@ def canonical_frame(log_scales: np.ndarray, quats: np.ndarray) -> tuple[np.ndarr
     scales = np.take_along_axis(np.asarray(log_scales, np.float32), order, axis=1)
     q = np.asarray(quats, np.float64)
     q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-30)
-    m = np.take_along_axis(_rotation_matrices(q), order[:, None, :], axis=2)
+    m = np.take_along_axis(rotation_matrices(q), order[:, None, :], axis=2)
     odd = (order[:, 0] > order[:, 1]) ^ (order[:, 0] > order[:, 2]) ^ (order[:, 1] > order[:, 2])
     m[odd, :, 2] *= -1.0  # an odd permutation reflects: negate the smallest axis back to a rotation
     return scales, _quaternion_with_largest_w(m).astype(np.float32)
@@ -110,14 +110,14 @@ def _frame_changes() -> tuple[np.ndarray, np.ndarray]:
                 g[i], g[j] = r, sign * r
                 quats.append(tuple(g))
     g = np.array(quats, np.float64)
-    perms = np.abs(_rotation_matrices(g)).argmax(axis=1)  # [24, 3]: row of the 1 in column k
+    perms = np.abs(rotation_matrices(g)).argmax(axis=1)  # [24, 3]: row of the 1 in column k
     return g, perms
 
 
 _CHANGES, _PERMS = _frame_changes()
 
 
-def _multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Hamilton products of [..., 4] quaternions (broadcasting)."""
     aw, ax, ay, az = np.moveaxis(a, -1, 0)
     bw, bx, by, bz = np.moveaxis(b, -1, 0)
@@ -128,7 +128,7 @@ def _multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def equivalent_quats(quats: np.ndarray) -> np.ndarray:
     """[N, 4] -> [N, 24, 4]: the quaternions ``q g`` of the same Gaussian in each of its local
     frames (axes permuted along, see :func:`align_frames`), one of each sign pair."""
-    return _multiply(np.asarray(quats, np.float64)[:, None, :], _CHANGES[None])
+    return quat_multiply(np.asarray(quats, np.float64)[:, None, :], _CHANGES[None])
 
 
 def align_frames(ref_quats: np.ndarray, log_scales: np.ndarray, quats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from codec.scene.data import GaussianScene
+from codec.scene.frame import quat_multiply, rotation_matrices
 
 __all__ = ["moving_sequence", "moving_indices", "random_scene"]
 
@@ -53,23 +54,6 @@ def _axis_angle_quat(axis: np.ndarray, angle: float) -> np.ndarray:
     return np.concatenate([[np.cos(angle / 2)], np.sin(angle / 2) * axis])
 
 
-def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamilton product a * b; a [4], b [N, 4] (w, x, y, z)."""
-    w1, x1, y1, z1 = a
-    w2, x2, y2, z2 = b.T
-    return np.stack([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-                     w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-                     w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-                     w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2], axis=1)
-
-
-def _rotation_matrix(q: np.ndarray) -> np.ndarray:
-    w, x, y, z = q
-    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-                     [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-                     [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
-
-
 def moving_sequence(scene: GaussianScene, frames: int, moving_fraction: float = 0.1,
                     parts: int = 4, seed: int = 0, amplitude: float = 0.03,
                     max_angle: float = 0.3, period: float = 48.0) -> list[GaussianScene]:
@@ -93,8 +77,8 @@ def moving_sequence(scene: GaussianScene, frames: int, moving_fraction: float = 
             shift = amplitude * extent * (np.sin(w + phase) - np.sin(phase)) * direction / np.linalg.norm(direction)
             rot = _axis_angle_quat(axis, max_angle * np.sin(w))
             centre = base_m[idx].mean(axis=0)
-            means[idx] = (base_m[idx] - centre) @ _rotation_matrix(rot).T + centre + shift
-            quats[idx] = _quat_mul(rot, base_q[idx])
+            means[idx] = (base_m[idx] - centre) @ rotation_matrices(rot[None])[0].T + centre + shift
+            quats[idx] = quat_multiply(rot, base_q[idx])
         out.append(GaussianScene(means, scene.log_scales, quats, scene.opacity_logits, scene.sh_dc,
                                  scene.sh_rest))
     return out
