@@ -14,7 +14,7 @@ from pathlib import Path
 from .errors import CodecError
 
 __all__ = ["WEIGHTS_DIR", "WEIGHTS_ENV", "MANIFEST_FORMAT", "WeightsError", "default_weights_dir",
-           "load_manifest", "manifest_entry"]
+           "load_manifest", "manifest_entry", "entries_for_file"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 WEIGHTS_ENV = "GMCODEC_WEIGHTS"  # a folder with a manifest.json that replaces WEIGHTS_DIR
@@ -52,3 +52,11 @@ def manifest_entry(model_id: str | None = None, weights_dir: Path | None = None)
         known = ", ".join(sorted(manifest["models"])) or "none"
         raise WeightsError(f"unknown model id {model_id!r} (shipped: {known})")
     return model_id, entry
+
+
+def entries_for_file(path: Path, weights_dir: Path) -> list[tuple[str, dict]]:
+    """``(model id, entry)`` of every model of ``weights_dir``'s manifest whose file is named like
+    ``path`` (sorted by id): which shipped model a weights file is, for a training run that
+    starts from it. Raises :class:`WeightsError` when the manifest is missing or unreadable."""
+    models = load_manifest(weights_dir)["models"]
+    return [(model_id, entry) for model_id, entry in sorted(models.items()) if entry.get("file") == Path(path).name]

@@ -28,6 +28,7 @@ from codec.image.config import ImageModelConfig
 from codec.image.evaluate import evaluate_folder
 from codec.image.model import ImageModel
 from codec.image.tables import freeze
+from codec.manifest import entries_for_file
 from codec.weights import (WeightsError, default_weights_dir, load_manifest, save_image_model, sha256_file,
                            write_manifest)
 
@@ -52,13 +53,13 @@ def lineage(training: dict, init: str | None, weights_dir: Path) -> dict:
     it was initialized from, when ``init`` names a file of ``weights_dir``'s manifest."""
     if not init:
         return training
+    init_path = Path(init)
     try:
-        models = load_manifest(weights_dir)["models"]
+        candidates = entries_for_file(init_path, weights_dir)
     except WeightsError:
         return training
-    init_path = Path(init)
-    for model_id, entry in sorted(models.items()):
-        if entry.get("file") != init_path.name or "training" not in entry:
+    for model_id, entry in candidates:
+        if "training" not in entry:
             continue
         if init_path.is_file() and sha256_file(init_path) != entry.get("sha256"):
             continue

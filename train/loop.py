@@ -317,10 +317,10 @@ def init_config(init: Path | None) -> dict | None:
     file (``weights/gmq2-c.safetensors``: gmq2-c's config), else None."""
     if init is None or not (init.parent / "manifest.json").is_file():
         return None
-    from codec.manifest import load_manifest
+    from codec.manifest import entries_for_file
 
-    for entry in load_manifest(init.parent)["models"].values():
-        if entry.get("file") == init.name and isinstance(entry.get("config"), dict):
+    for _, entry in entries_for_file(init, init.parent):
+        if isinstance(entry.get("config"), dict):
             return dict(entry["config"])
     return None
 
