@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from codec.stream.tables import RESIDUAL_SUPPORT, residual_family, residual_family_crc
+from codec.stream.tables import RESIDUAL_SUPPORT, residual_family, residual_family_sha256
 
-PINNED_CRC = 558161692
+PINNED_SHA256 = "9cfc540bd568c3238efd81b49ff8fb17020ef7e562c0caa76e367c603a734f7a"
 
 
 def test_family_tables_are_pinned():
-    assert residual_family_crc() == PINNED_CRC
+    assert residual_family_sha256() == PINNED_SHA256
 
 
 def test_family_round_trip_with_escapes():

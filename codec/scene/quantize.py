@@ -9,9 +9,12 @@ floats on every run). The bound each quantizer guarantees is stated in its docst
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 
-from .data import logit, sigmoid
+from .data import sigmoid
 
 __all__ = ["positions_to_int", "positions_from_int", "uniform_to_int", "uniform_from_int",
            "opacity_to_int", "opacity_from_int", "quats_to_int", "quats_from_int", "quats_from_components",
@@ -44,11 +47,22 @@ def opacity_to_int(logits: np.ndarray, bits: int) -> np.ndarray:
     return np.round(sigmoid(logits) * levels).astype(np.int64)
 
 
-def opacity_from_int(q: np.ndarray, bits: int) -> np.ndarray:
+@functools.lru_cache(maxsize=None)
+def _opacity_table(bits: int) -> np.ndarray:
+    """[2**bits] float32 logits of the opacity levels, from scalar ``math.log`` / ``math.log1p``
+    (numpy's array ``log`` is dispatched by CPU feature, so it could round differently on
+    another machine). 0 and 1 are kept finite: a quarter step inside the range."""
     levels = (1 << bits) - 1
-    # 0 and 1 are kept finite: a quarter step inside the range; one table lookup per Gaussian
-    table = logit(np.arange(levels + 1, dtype=np.float64) / levels, 0.25 / levels).astype(np.float32)
-    return table[q]
+    eps = 0.25 / levels
+    p = [min(max(i / levels, eps), 1.0 - eps) for i in range(levels + 1)]
+    table = np.array([math.log(v) - math.log1p(-v) for v in p], np.float64).astype(np.float32)
+    table.flags.writeable = False
+    return table
+
+
+def opacity_from_int(q: np.ndarray, bits: int) -> np.ndarray:
+    """Opacity logits [N] float32 of levels ``q`` [N] (one table lookup per Gaussian)."""
+    return _opacity_table(bits)[q]
 
 
 def quats_to_int(quats: np.ndarray, bits) -> tuple[np.ndarray, np.ndarray]:
