@@ -1,6 +1,6 @@
 """Encode/decode speed of our image codec against CompressAI's bmshj2018-hyperprior, same run.
 
-    python benchmarks/bench_image.py [--images 6] [--threads 2] [--qualities 1,4,6]
+    python benchmarks/bench_image.py [--images 6] [--threads 2] [--qualities 1,4,6] [--model gmq2-d]
 
 Both run on the CPU with the same torch thread count on the same Kodak images (768x512). Ours is
 timed through the public API (PIL image -> file bytes -> PIL image, whole pipeline); the peer
@@ -40,6 +40,7 @@ def main() -> int:
     p.add_argument("--images", type=int, default=6)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--qualities", default=None, help="comma-separated (default: all)")
+    p.add_argument("--model", default=None, help="shipped model id (default: the manifest's default)")
     p.add_argument("--peer-quality", type=int, default=4, help="bmshj2018-hyperprior quality (1-5: N=128, M=192)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--data", type=Path, default=KODAK)
@@ -52,7 +53,7 @@ def main() -> int:
 
     files = sorted(args.data.glob("*.png"))[: args.images]
     images = [Image.open(f).convert("RGB") for f in files]
-    base = ImageCodec()
+    base = ImageCodec(model_id=args.model)
     n = base.models[base.model_id].model.config.num_qualities
     qualities = [int(q) for q in args.qualities.split(",")] if args.qualities else list(range(1, n + 1))
 
@@ -66,7 +67,7 @@ def main() -> int:
             peer_enc.append(_median_time(lambda: peer.compress(x), args.repeats))
             peer_dec.append(_median_time(lambda: peer.decompress(out["strings"], out["shape"]), args.repeats))
     pe, pd = statistics.mean(peer_enc), statistics.mean(peer_dec)
-    print(f"{len(images)} Kodak images, {args.threads} threads, torch {torch.__version__}")
+    print(f"{len(images)} Kodak images, {args.threads} threads, torch {torch.__version__}, ours: {base.model_id}")
     print(f"peer bmshj2018-hyperprior q{args.peer_quality}: encode {pe:.3f} s  decode {pd:.3f} s")
     print("quality  encode_s  decode_s  enc_ratio(peer/ours)  dec_ratio(peer/ours)")
     for q in qualities:
