@@ -72,13 +72,16 @@ class _Conv:
         self.geometry = geometry
 
     def accumulate(self, a: torch.Tensor) -> torch.Tensor:
-        """Exact sums in units of ``2**-(ACT_BITS + shift)``."""
-        a = a.clamp(-self.limit, self.limit)
+        """Exact sums in units of ``2**-(ACT_BITS + shift)`` (a new tensor; ``a`` is not changed)."""
+        if a.numel():
+            low, high = torch.aminmax(a)  # one pass; the clamped copy only when something is out of range
+            if low < -self.limit or high > self.limit:
+                a = a.clamp(-self.limit, self.limit)
         op = F.conv_transpose2d if self.transposed else F.conv2d
         return op(a, self.weight, self.bias, **self.geometry)
 
     def __call__(self, a: torch.Tensor) -> torch.Tensor:
-        return torch.round(self.accumulate(a) * 2.0 ** -self.shift)
+        return self.accumulate(a).mul_(2.0 ** -self.shift).round_()
 
 
 def _conv_of(m: nn.Conv2d | nn.ConvTranspose2d) -> _Conv:
@@ -99,18 +102,24 @@ class _GDN:
         self.inverse = m.inverse
 
     def __call__(self, a: torch.Tensor) -> torch.Tensor:
-        squares = torch.round(a * a * 2.0 ** -ACT_BITS)  # x**2 in activation units
+        # in place on fresh tensors only (the same IEEE operations in the same order, a third
+        # of the time of out-of-place ops on a 64 x 256 x 384 activation)
+        squares = (a * a).mul_(2.0 ** -ACT_BITS).round_()  # x**2 in activation units
         # at least one unit of the sum, so that GDN never divides by zero
-        root = torch.sqrt(self.norm.accumulate(squares).clamp_min(1) * 2.0 ** -(ACT_BITS + self.norm.shift))
-        return torch.round(a * root if self.inverse else a / root)
+        root = self.norm.accumulate(squares).clamp_min_(1).mul_(2.0 ** -(ACT_BITS + self.norm.shift)).sqrt_()
+        return (root.mul_(a) if self.inverse else torch.div(a, root, out=root)).round_()
 
 
 class _Leaky:
     def __init__(self, slope: float) -> None:
+        if not 0.0 <= slope <= 1.0:
+            raise TypeError(f"no exact form for a leaky ReLU of slope {slope} (needs 0 <= slope <= 1)")
         self.slope = slope
 
     def __call__(self, a: torch.Tensor) -> torch.Tensor:
-        return torch.where(a < 0, torch.round(a * self.slope), a)
+        # max(a, round(a * slope)) is a where a >= 0 and round(a * slope) where a < 0, for
+        # integer a and 0 < slope < 1 (round(a * slope) >= a there, since a <= a * slope)
+        return torch.maximum(a, (a * self.slope).round_())
 
 
 class _Residual:
