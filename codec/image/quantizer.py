@@ -108,12 +108,15 @@ class MultiCodebookVQ(nn.Module):
         -> ``[B, M, h, w]`` int64 (ties go to the lowest index); ``codebook`` ``[M, K, d]`` as in
         :meth:`distances`, ``penalty`` in the same units as the distances."""
         flat = self.split(x)
+        cb = self.codebook if codebook is None else codebook
         lengths, ctx = self._flat_penalty(penalty) if penalty is not None else (None, None)
         parts = []
         for start in range(0, flat.shape[1], _CHUNK):
-            d = self.distances(flat[:, start:start + _CHUNK], codebook)
+            # :meth:`scores`, as in training: the row's |x|^2 moves no argmin (on the exact
+            # path every term is an integer below 2**53, so dropping it changes no index)
+            d = self.scores(flat[:, start:start + _CHUNK], cb)
             if lengths is not None:
-                d = d + rows_by_context(lengths, ctx[:, start:start + _CHUNK])
+                d.add_(rows_by_context(lengths, ctx[:, start:start + _CHUNK]))
             parts.append(_first_min(d))
         b, _, h, w = x.shape
         return torch.cat(parts, dim=1).reshape(self.groups, b, h, w).transpose(0, 1)
