@@ -76,10 +76,17 @@ print(json.dumps(out))
 
 @pytest.mark.skipif(not (KODAK / "kodim23.png").is_file(), reason="Kodak images not in ../shared/data")
 def test_shipped_model_is_exact_across_thread_counts(run_snippet):
-    """Same file bytes and same decoded pixels with 1 and 2 threads (the README's guarantee)."""
+    """Same file bytes and same decoded pixels with 1 and 2 threads (the README's guarantee), and
+    with the 2-thread run on other kernels: torch's and numpy's SIMD dispatch turned off
+    (``ATEN_CPU_CAPABILITY=default``, ``NPY_DISABLE_CPU_FEATURES``), as on a machine with other
+    vector units."""
+    from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
     args = [str(KODAK / "kodim23.png")]
+    plain = {"NPY_DISABLE_CPU_FEATURES": " ".join(f for f in __cpu_dispatch__ if __cpu_features__.get(f)),
+             "ATEN_CPU_CAPABILITY": "default"}
     one = json.loads(run_snippet(_CODE_ALL, threads=1, torch_threads=1, args=args, timeout=600))
-    two = json.loads(run_snippet(_CODE_ALL, threads=2, torch_threads=2, args=args, timeout=600))
+    two = json.loads(run_snippet(_CODE_ALL, threads=2, torch_threads=2, args=args, env=plain, timeout=600))
     assert set(one) == {*(f"rgb-q{q}" for q in range(1, 7)), "rgba-q3", "tiled-q2", "tiled-q5"}
     assert one == two
     sizes = [one[f"rgb-q{q}"][2] for q in range(1, 7)]

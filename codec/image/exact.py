@@ -147,6 +147,16 @@ def _compile(seq: nn.Sequential) -> list:
     return ops
 
 
+def _code_lengths(table: FrequencyTables) -> torch.Tensor:
+    """``precision - log2(freq)`` of every entry of ``table`` (float64, the tables' shape), from
+    scalar ``math.log2`` of each distinct frequency: torch's vectorized ``log2`` is chosen by CPU
+    feature and may round another way elsewhere, which could move an encoder choice."""
+    freqs = np.asarray(table.freqs, dtype=np.int64)
+    values, inverse = np.unique(freqs, return_inverse=True)
+    lengths = np.array([table.precision - math.log2(v) for v in values.tolist()], dtype=np.float64)
+    return torch.from_numpy(lengths[inverse].reshape(freqs.shape))
+
+
 def _run(ops: list, a: torch.Tensor) -> torch.Tensor:
     for op in ops:
         a = op(a)
@@ -202,8 +212,7 @@ class ExactModel:
         self.fine_vq = [_Codebooks(vq) for vq in model.fine_vq]
         # code length in bits of every (group, class, codeword) of each fine stage, float64
         self.lengths = [] if tables is None else [
-            (t.precision - torch.from_numpy(np.array(t.freqs, dtype=np.float64)).log2()).reshape(m, -1, c.codebook_size)
-            for t, m in zip(tables[1:], c.fine_groups)]
+            _code_lengths(t).reshape(m, -1, c.codebook_size) for t, m in zip(tables[1:], c.fine_groups)]
 
     @torch.no_grad()
     def latent(self, x: torch.Tensor) -> torch.Tensor:
