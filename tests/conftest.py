@@ -28,6 +28,14 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
+def dispatched_simd_features() -> list[str]:
+    """The SIMD features numpy's build would dispatch to on this CPU (the value for
+    ``NPY_DISABLE_CPU_FEATURES`` that turns all of them off in a child process)."""
+    from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    return [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
+
+
 def run_python(code: str, *, threads: int = 1, torch_threads: int | None = None,
                args: Sequence[str] = (), env: Mapping[str, str] | None = None,
                stdin: bytes | None = None, timeout: float = 120.0) -> bytes:

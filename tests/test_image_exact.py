@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from codec.image.exact import ACT_BITS, _Conv, _conv_of, from_grid, to_grid
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, dispatched_simd_features
 
 KODAK = SHARED_DATA / "kodak"
 
@@ -80,10 +80,8 @@ def test_shipped_model_is_exact_across_thread_counts(run_snippet):
     with the 2-thread run on other kernels: torch's and numpy's SIMD dispatch turned off
     (``ATEN_CPU_CAPABILITY=default``, ``NPY_DISABLE_CPU_FEATURES``), as on a machine with other
     vector units."""
-    from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
-
     args = [str(KODAK / "kodim23.png")]
-    plain = {"NPY_DISABLE_CPU_FEATURES": " ".join(f for f in __cpu_dispatch__ if __cpu_features__.get(f)),
+    plain = {"NPY_DISABLE_CPU_FEATURES": " ".join(dispatched_simd_features()),
              "ATEN_CPU_CAPABILITY": "default"}
     one = json.loads(run_snippet(_CODE_ALL, threads=1, torch_threads=1, args=args, timeout=600))
     two = json.loads(run_snippet(_CODE_ALL, threads=2, torch_threads=2, args=args, env=plain, timeout=600))

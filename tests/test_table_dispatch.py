@@ -17,9 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
-
 from codec.web.assets import table_assets
+
+from tests.conftest import dispatched_simd_features
 
 _SCRIPT = """
 import hashlib, json
@@ -31,7 +31,7 @@ print(json.dumps({"features": on, "tables": {k: hashlib.sha256(v).hexdigest() fo
 
 
 def test_tables_are_the_same_without_simd_dispatch():
-    extra = [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]  # what this build would use here
+    extra = dispatched_simd_features()
     env = dict(os.environ, NPY_DISABLE_CPU_FEATURES=" ".join(extra))
     root = Path(__file__).resolve().parents[1]
     res = subprocess.run([sys.executable, "-c", _SCRIPT], env=env, cwd=root, capture_output=True, text=True,

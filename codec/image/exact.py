@@ -118,7 +118,7 @@ class _Leaky:
 
     def __call__(self, a: torch.Tensor) -> torch.Tensor:
         # max(a, round(a * slope)) is a where a >= 0 and round(a * slope) where a < 0, for
-        # integer a and 0 < slope < 1 (round(a * slope) >= a there, since a <= a * slope)
+        # integer a and 0 <= slope <= 1 (round(a * slope) >= a there, since a <= a * slope)
         return torch.maximum(a, (a * self.slope).round_())
 
 
