@@ -1,6 +1,6 @@
 """Encode/decode speed of our image codec against CompressAI's bmshj2018-hyperprior, same run.
 
-    python benchmarks/bench_image.py [--images 6] [--threads 2] [--qualities 1,4,6] [--model gmq2-d]
+    python benchmarks/bench_image.py [--images 6] [--threads 2] [--qualities 1,4,6] [--model gmq2-f]
 
 Both run on the CPU with the same torch thread count on the same Kodak images (768x512). Ours is
 timed through the public API (PIL image -> file bytes -> PIL image, whole pipeline); the peer
