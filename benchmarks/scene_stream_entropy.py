@@ -30,12 +30,7 @@ import codec.scene.positions as scene_positions  # noqa: E402
 import codec.scene.sh_bands as scene_sh  # noqa: E402
 from codec.container import unpack  # noqa: E402
 from codec.scene.io import read  # noqa: E402
-
-
-def entropy_bits(x: np.ndarray) -> float:
-    """Total empirical entropy in bits of the values of ``x`` (count x H)."""
-    _, counts = np.unique(x, return_counts=True)
-    return float(-(counts * np.log2(counts / counts.sum())).sum())
+from scene_context_entropy import entropy  # noqa: E402  (this folder's sibling benchmark)
 
 
 def conditional_bits(x: np.ndarray, ctx: np.ndarray) -> tuple[float, int]:
@@ -45,7 +40,7 @@ def conditional_bits(x: np.ndarray, ctx: np.ndarray) -> tuple[float, int]:
     cuts = np.flatnonzero(np.diff(cs)) + 1
     total, cells = 0.0, 0
     for part in np.split(xs, cuts):
-        total += entropy_bits(part)
+        total += len(part) * entropy(part)
         cells += len(np.unique(part))
     return total, cells
 
